@@ -1,0 +1,211 @@
+"""Immutable value types that cross the public API: records, positions and lag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+__all__ = [
+    "ConsumerRecord",
+    "GroupInfo",
+    "GroupListing",
+    "GroupMember",
+    "Headers",
+    "OffsetReset",
+    "PartitionInfo",
+    "PartitionLag",
+    "RecordMetadata",
+    "ResetTarget",
+    "Shift",
+    "TopicInfo",
+    "TopicPartition",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+Headers = tuple[tuple[str, bytes], ...]
+"""Record headers in wire order; a key may repeat, as Kafka allows."""
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TopicPartition:
+    """A partition of a topic."""
+
+    topic: str
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordMetadata:
+    """Where the broker stored a record that `send` delivered.
+
+    Attributes:
+        topic: the topic written to.
+        partition: the partition the record landed in.
+        offset: its offset in that partition.
+        timestamp_ms: the record's timestamp in milliseconds since the epoch, as
+            stored (CreateTime set by the producer, or LogAppendTime by the broker).
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerRecord(Generic[K, V]):
+    """A record read by `AsyncConsumer`, with its key and value deserialized.
+
+    Attributes:
+        topic: the topic it was read from.
+        partition: its partition.
+        offset: its offset in the partition.
+        key: the deserialized key, or None when the record has none.
+        value: the deserialized value, or None for a tombstone.
+        headers: `(name, value)` pairs in wire order; names may repeat.
+        timestamp_ms: the record timestamp in milliseconds since the epoch.
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    key: K | None
+    value: V | None
+    headers: Headers
+    timestamp_ms: int | None
+
+    @property
+    def topic_partition(self) -> TopicPartition:
+        """The partition this record belongs to."""
+        return TopicPartition(self.topic, self.partition)
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionLag:
+    """How far a consumer group trails the end of one partition.
+
+    Attributes:
+        topic: the topic.
+        partition: the partition.
+        committed_offset: the group's committed offset, or None when the group has
+            committed nothing for this partition.
+        high_watermark: the offset the next produced record will get.
+        lag: records between the committed offset and the high watermark; when
+            nothing is committed, every record from the low watermark counts.
+    """
+
+    topic: str
+    partition: int
+    committed_offset: int | None
+    high_watermark: int
+    lag: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionInfo:
+    """Placement of one partition: its leader, replicas and in-sync replicas."""
+
+    partition: int
+    leader: int
+    replicas: tuple[int, ...]
+    isr: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicInfo:
+    """A topic as described by `AsyncAdmin.describe_topic`."""
+
+    name: str
+    partitions: tuple[PartitionInfo, ...]
+    configs: dict[str, Any]
+
+    @property
+    def replication_factor(self) -> int:
+        """The number of replicas of the first partition."""
+        return len(self.partitions[0].replicas) if self.partitions else 0
+
+
+@dataclass(frozen=True, slots=True)
+class GroupListing:
+    """A consumer group as listed by `AsyncAdmin.list_groups`.
+
+    Attributes:
+        group_id: the group id.
+        state: the group state as Kafka names it: `STABLE`, `EMPTY`,
+            `PREPARING_REBALANCING`, `COMPLETING_REBALANCING`, `DEAD` or `UNKNOWN`.
+        type: the rebalance protocol: `CLASSIC`, `CONSUMER` (KIP-848) or `UNKNOWN`.
+    """
+
+    group_id: str
+    state: str
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMember:
+    """One member of a consumer group and the partitions assigned to it."""
+
+    member_id: str
+    client_id: str
+    host: str
+    group_instance_id: str | None
+    assignment: tuple[TopicPartition, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    """A consumer group as described by `AsyncAdmin.describe_group`.
+
+    Attributes:
+        group_id: the group id.
+        state: the group state, as in `GroupListing.state`.
+        type: the rebalance protocol, as in `GroupListing.type`.
+        assignor: the partition assignor the members agreed on (`range`,
+            `cooperative-sticky`, ...), empty when the group has no members.
+        members: the current members, sorted by member id.
+        coordinator: the id of the broker coordinating the group, or None.
+    """
+
+    group_id: str
+    state: str
+    type: str
+    assignor: str
+    members: tuple[GroupMember, ...]
+    coordinator: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """An offset-reset target: move the committed offset by `n` records.
+
+    Negative values go back (re-read), positive values skip ahead; the result is
+    clamped to the partition's earliest and latest offsets.
+    """
+
+    n: int
+
+
+ResetTarget = Literal["earliest", "latest"] | int | datetime | Shift
+"""Where `AsyncAdmin.reset_offsets` moves a group: `"earliest"`, `"latest"`, an
+offset, a point in time (the first record at or after it) or a `Shift`."""
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetReset:
+    """One row of an offset-reset plan: where a partition's group offset goes.
+
+    Attributes:
+        topic: the topic.
+        partition: the partition.
+        current_offset: the group's committed offset, or None when nothing is
+            committed for this partition.
+        new_offset: the offset the group will read next once the plan is applied.
+    """
+
+    topic: str
+    partition: int
+    current_offset: int | None
+    new_offset: int

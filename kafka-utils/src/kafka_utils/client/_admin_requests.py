@@ -1,0 +1,175 @@
+"""How `AsyncAdmin` talks to librdkafka: awaited futures, translated errors.
+
+confluent-kafka's `AdminClient` answers with `concurrent.futures` that librdkafka's
+background thread resolves; they are awaited through `asyncio.wrap_future`, so no
+request blocks the event loop. The one blocking call, the metadata request behind
+`list_topics`, runs on a worker thread of our own, which `shutdown()` waits for
+before the native handle is destroyed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import confluent_kafka
+
+from kafka_utils.errors import (
+    ConfigurationError,
+    KafkaUtilsError,
+    translate_kafka_error,
+)
+
+__all__ = ["AdminRequests", "LibrdkafkaLog", "enum_name", "raise_partition_errors"]
+
+logger = logging.getLogger(__name__)
+_native_logger = logging.getLogger("kafka_utils.client.admin.librdkafka")
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+# Answers of a group coordinator that is moving or still loading its partition of
+# __consumer_offsets (a fresh cluster creates that topic on the first group call).
+_COORDINATOR_CODES = frozenset(
+    {"NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"}
+)
+
+
+class LibrdkafkaLog:
+    """Receives librdkafka's log lines and passes them on at DEBUG.
+
+    Every failure the admin sees reaches the caller as a typed error, so these
+    lines are diagnostics; left to librdkafka they would be printed to stderr.
+    They are queued until `AdminClient.poll()`, which `AdminRequests` calls after
+    each request.
+    """
+
+    def log(self, level: int, message: str, *args: Any) -> None:
+        """Log one librdkafka line (confluent-kafka calls `logger.log`)."""
+        _native_logger.debug(message, *args)
+
+
+class AdminRequests:
+    """confluent-kafka's `AdminClient` behind awaitable, translated requests.
+
+    Args:
+        native: the `AdminClient`.
+        timeout: seconds each request may take (librdkafka's request_timeout).
+    """
+
+    def __init__(self, native: Any, timeout: float) -> None:
+        self.native = native
+        self.timeout = timeout
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="kafka-utils-admin"
+        )
+
+    async def run(
+        self, context: str, call: Callable[[], concurrent.futures.Future[T]]
+    ) -> T:
+        """Submit one request and await its future.
+
+        Args:
+            context: what is being done, for error messages ("create topic 'x'").
+            call: sends the request and returns its future.
+        """
+        future = _submit(context, call)
+        try:
+            with _translated(context):
+                return await asyncio.wrap_future(future)
+        finally:
+            self._serve_logs()
+
+    async def run_each(
+        self,
+        context: str,
+        call: Callable[[], Mapping[K, concurrent.futures.Future[T]]],
+    ) -> dict[K, T]:
+        """Submit a request answered with one future per key, and await them all."""
+        futures = _submit(context, call)
+        try:
+            with _translated(context):
+                results = await asyncio.gather(
+                    *(asyncio.wrap_future(future) for future in futures.values())
+                )
+        finally:
+            self._serve_logs()
+        return dict(zip(futures, results, strict=True))
+
+    async def run_group(
+        self, context: str, call: Callable[[], concurrent.futures.Future[T]]
+    ) -> T:
+        """`run` for consumer-group requests, retried while the coordinator is busy."""
+        deadline = time.monotonic() + self.timeout
+        delay = 0.1
+        while True:
+            try:
+                return await self.run(context, call)
+            except KafkaUtilsError as error:
+                if error.code not in _COORDINATOR_CODES:
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.debug("%s: %s; retrying in %.1fs", context, error, delay)
+
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+    async def blocking(self, context: str, function: Callable[..., T], *args: Any) -> T:
+        """Run a blocking confluent-kafka call on the worker thread."""
+        future = self._executor.submit(function, *args)
+        try:
+            with _translated(context):
+                return await asyncio.wrap_future(future)
+        finally:
+            self._serve_logs()
+
+    async def shutdown(self) -> None:
+        """Wait for the worker thread, then destroy the native handle."""
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+        # confluent-kafka: AdminClient.__exit__ destroys the handle.
+        await asyncio.to_thread(self.native.__exit__, None, None, None)
+
+    def _serve_logs(self) -> None:
+        """Hand librdkafka's queued log lines to `LibrdkafkaLog`."""
+        self.native.poll(0)
+
+
+def raise_partition_errors(partitions: Iterable[Any] | None, context: str) -> None:
+    """Raise the first per-partition error of a consumer-group offsets result."""
+    for tp in partitions or []:
+        if tp.error is not None:
+            raise translate_kafka_error(
+                tp.error, context=f"{context} [{tp.topic} {tp.partition}]"
+            )
+
+
+def enum_name(value: Any) -> str:
+    """The name of a confluent-kafka enum member, or UNKNOWN when it is absent."""
+    return str(value.name) if value is not None else "UNKNOWN"
+
+
+@contextlib.contextmanager
+def _translated(context: str) -> Iterator[None]:
+    """Translate the librdkafka error of an awaited request."""
+    try:
+        yield
+    except confluent_kafka.KafkaException as error:
+        raise translate_kafka_error(error, context=context) from None
+
+
+def _submit(context: str, call: Callable[[], T]) -> T:
+    """Call a confluent-kafka request method, turning its errors into ours."""
+    try:
+        return call()
+    except confluent_kafka.KafkaException as error:
+        raise translate_kafka_error(error, context=context) from None
+    except (TypeError, ValueError) as error:
+        # confluent-kafka checks its arguments before sending anything.
+        raise ConfigurationError(f"{context}: {error}") from None

@@ -1,0 +1,93 @@
+"""Threads that carry librdkafka's events over to the asyncio event loop.
+
+librdkafka reports deliveries and hands out fetched messages only to a thread that
+calls `poll()` or `consume()`, and those calls block. Each client therefore owns one
+daemon thread for them. Work crosses to the loop once per batch through
+`loop.call_soon_threadsafe`, never once per message: a thread hop costs a wake-up of
+the loop's selector, far more than resolving a future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["DeliveryPoller", "DeliveryReport"]
+
+logger = logging.getLogger(__name__)
+
+# (future or batch slot, error, message) as recorded by a delivery callback.
+DeliveryReport = tuple[Any, Any, Any]
+
+
+class DeliveryPoller:
+    """Serves a producer's delivery reports and hands them to the loop in batches.
+
+    Delivery callbacks append to `reports`; they may run on this thread or, during a
+    transaction commit, on the thread that runs librdkafka's implicit flush. The
+    list is drained with a length snapshot and a slice delete, two operations that
+    are each atomic under the GIL, so an append racing the drain is kept for the
+    next batch rather than lost.
+    """
+
+    def __init__(
+        self,
+        native: Any,
+        loop: asyncio.AbstractEventLoop,
+        deliver: Callable[[list[DeliveryReport]], None],
+        *,
+        name: str,
+        poll_interval: float = 0.1,
+    ) -> None:
+        self.reports: list[DeliveryReport] = []
+        self._native = native
+        self._loop = loop
+        self._deliver = deliver
+        self._poll_interval = poll_interval
+        self._stopping = threading.Event()
+        self._flush_requested = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the polling thread."""
+        self._thread.start()
+
+    def request_flush(self) -> None:
+        """Ask librdkafka to send lingering messages now (librdkafka: rd_kafka_flush)."""
+        self._flush_requested.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread after its current poll; hand over what it collected."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def hand_over(self) -> None:
+        """Pass every collected report to the loop in one call."""
+        reports = self.reports
+        count = len(reports)
+        if not count:
+            return
+
+        batch = reports[:count]
+        del reports[:count]
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, batch)
+        except RuntimeError:
+            # The loop is closed: nobody is left to await these futures.
+            logger.warning("event loop closed; %d delivery reports dropped", count)
+
+    def _run(self) -> None:
+        native = self._native
+        interval = self._poll_interval
+        while not self._stopping.is_set():
+            if self._flush_requested.is_set():
+                self._flush_requested.clear()
+                native.flush(0)
+            else:
+                native.poll(interval)
+            self.hand_over()
+        self.hand_over()

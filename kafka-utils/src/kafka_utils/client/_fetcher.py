@@ -1,0 +1,200 @@
+"""The consumer's owner thread: batch consume off the loop, hand batches over.
+
+confluent-kafka (2.16 and later) admits one thread at a time into a Consumer and
+makes any other thread spin until the current call returns, so a consumer that
+another thread keeps inside `consume()` starves every call from the loop. This
+thread therefore owns the librdkafka consumer: it is the only one that calls it.
+The loop queues commands (store, commit, seek, pause, ...) that run between two
+`consume()` calls and resolve an asyncio future with their result.
+
+Every batch handed over carries the `generation` that was current when its
+`consume()` began; the loop uses it to drop records fetched before a seek or pause
+took effect. At most `max_batches` batches wait on the loop side unread; the thread
+then keeps serving commands but stops consuming, like a Kafka consumer whose
+application stops polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["FetchThread"]
+
+logger = logging.getLogger(__name__)
+
+# (action, generation, future resolved on the loop with the action's result)
+_Command = tuple[Callable[[], Any], int, "asyncio.Future[Any]"]
+_WAKE_UP: Any = object()
+
+
+class FetchThread:
+    """Owns a librdkafka consumer: runs `consume()` and queued commands."""
+
+    def __init__(
+        self,
+        native: Any,
+        loop: asyncio.AbstractEventLoop,
+        on_batch: Callable[[int, list[Any]], None],
+        on_error: Callable[[BaseException], None],
+        *,
+        batch_size: int,
+        max_batches: int,
+        before_consume: Callable[[], None],
+        poll_timeout: float = 0.05,
+        name: str = "kafka-utils-fetch",
+    ) -> None:
+        self._native = native
+        self._loop = loop
+        self._on_batch = on_batch
+        self._on_error = on_error
+        self._before_consume = before_consume
+        self._batch_size = batch_size
+        self._poll_timeout = poll_timeout
+        self._room = threading.Semaphore(max_batches)
+        self._commands: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._generation = 0
+        self.finished: asyncio.Future[None] = loop.create_future()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop consuming, close the consumer on this thread, then end.
+
+        Await `finished` to know when the consumer is closed.
+        """
+        self._stopping.set()
+        self._commands.put(_WAKE_UP)
+
+    def release(self) -> None:
+        """The loop finished one handed-over batch: room for another."""
+        self._room.release()
+
+    def submit(
+        self, action: Callable[[], Any], generation: int = 0
+    ) -> asyncio.Future[Any]:
+        """Run `action` on this thread between two consumes; await its result.
+
+        Batches consumed after the action carry at least `generation`.
+        """
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if not self._thread.is_alive() and self._thread.ident is not None:
+            future.cancel()
+            return future
+        self._commands.put((action, generation, future))
+        return future
+
+    def serve_until(self, done: concurrent.futures.Future[Any]) -> None:
+        """Run commands while waiting for `done` (a coroutine on the loop).
+
+        Used inside rebalance callbacks: the coroutine may await consumer calls,
+        which are commands this thread must run for the coroutine to finish.
+        """
+        done.add_done_callback(lambda _: self._commands.put(_WAKE_UP))
+        while not done.done():
+            try:
+                command = self._commands.get(timeout=1.0)
+            except queue.Empty:
+                if self._loop.is_closed():
+                    return
+                continue
+            self._run_command(command)
+
+    def _run_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._run_command(command)
+
+    def _run_command(self, command: Any) -> None:
+        if command is _WAKE_UP:
+            return
+
+        action, generation, future = command
+        try:
+            result = action()
+        except BaseException as error:  # handed to the awaiting coroutine
+            self._call_on_loop(_set_exception, future, error)
+        else:
+            self._call_on_loop(_set_result, future, result)
+        self._generation = max(self._generation, generation)
+
+    def _call_on_loop(self, callback: Callable[..., Any], *args: Any) -> None:
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            logger.warning("event loop closed; consumer fetch thread stops")
+            self._stopping.set()
+
+    def _run(self) -> None:
+        try:
+            self._fetch_until_stopped()
+            self._run_commands()
+            self._before_consume()
+            # close() commits stored offsets and runs the final revoke callback
+            # here, on the owner thread.
+            self._native.close()
+        except BaseException as error:
+            logger.exception("consumer fetch thread failed")
+            self._call_on_loop(self._on_error, error)
+        finally:
+            self._cancel_leftover_commands()
+            self._call_on_loop(_set_result, self.finished, None)
+
+    def _fetch_until_stopped(self) -> None:
+        native = self._native
+        batch_size = self._batch_size
+        poll_timeout = self._poll_timeout
+        while not self._stopping.is_set():
+            self._run_commands()
+            if not self._room.acquire(timeout=poll_timeout):
+                continue
+
+            self._before_consume()
+            generation = self._generation
+            try:
+                messages = native.consume(batch_size, poll_timeout)
+            except Exception as error:
+                self._room.release()
+                self._call_on_loop(self._on_error, error)
+                self._stopping.wait(poll_timeout)
+                continue
+
+            if messages:
+                self._call_on_loop(self._on_batch, generation, messages)
+            else:
+                self._room.release()
+
+    def _cancel_leftover_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if command is not _WAKE_UP:
+                self._call_on_loop(_cancel, command[2])
+
+
+def _set_result(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
+
+
+def _cancel(future: asyncio.Future[Any]) -> None:
+    future.cancel()
