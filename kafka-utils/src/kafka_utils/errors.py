@@ -225,6 +225,8 @@ _CLASS_BY_CODE_NAME: dict[str, type[KafkaUtilsError]] = {
     "GROUP_AUTHORIZATION_FAILED": AuthorizationError,
     "CLUSTER_AUTHORIZATION_FAILED": AuthorizationError,
     "TRANSACTIONAL_ID_AUTHORIZATION_FAILED": AuthorizationError,
+    "_PURGE_QUEUE": ClientClosedError,
+    "_PURGE_INFLIGHT": ClientClosedError,
     "_INVALID_ARG": ConfigurationError,
     "INVALID_CONFIG": ConfigurationError,
     "INVALID_PARTITIONS": ConfigurationError,

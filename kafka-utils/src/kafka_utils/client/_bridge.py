@@ -65,20 +65,25 @@ class DeliveryPoller:
         if self._thread.is_alive():
             self._thread.join(timeout)
 
-    def hand_over(self) -> None:
-        """Pass every collected report to the loop in one call."""
+    def take_reports(self) -> list[DeliveryReport]:
+        """Remove and return the reports collected so far."""
         reports = self.reports
         count = len(reports)
-        if not count:
-            return
-
         batch = reports[:count]
         del reports[:count]
+        return batch
+
+    def hand_over(self) -> None:
+        """Pass every collected report to the loop in one call."""
+        if not self.reports:
+            return
+
+        batch = self.take_reports()
         try:
             self._loop.call_soon_threadsafe(self._deliver, batch)
         except RuntimeError:
             # The loop is closed: nobody is left to await these futures.
-            logger.warning("event loop closed; %d delivery reports dropped", count)
+            logger.warning("event loop closed; %d delivery reports dropped", len(batch))
 
     def _run(self) -> None:
         native = self._native

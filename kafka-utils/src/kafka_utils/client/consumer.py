@@ -20,9 +20,10 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, Self
 
 import confluent_kafka
+from typing_extensions import TypeVar
 
 from kafka_utils._records import ConsumerRecord, TopicPartition
 from kafka_utils.client._config import build_config, check_reachable, create_native
@@ -42,8 +43,8 @@ __all__ = ["AsyncConsumer", "RebalanceCallback"]
 
 logger = logging.getLogger(__name__)
 
-K = TypeVar("K")
-V = TypeVar("V")
+K = TypeVar("K", default=bytes)
+V = TypeVar("V", default=bytes)
 
 RebalanceCallback = Callable[[list[TopicPartition]], Awaitable[None]]
 """A coroutine function called with the partitions assigned, revoked or lost."""

@@ -18,9 +18,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self
 
 import confluent_kafka
+from typing_extensions import TypeVar
 
 from kafka_utils._records import RecordMetadata, TopicPartition
 from kafka_utils.client._bridge import DeliveryPoller, DeliveryReport
@@ -43,8 +44,8 @@ __all__ = ["AsyncProducer", "ProducerRecord"]
 
 logger = logging.getLogger(__name__)
 
-K = TypeVar("K")
-V = TypeVar("V")
+K = TypeVar("K", default=bytes)
+V = TypeVar("V", default=bytes)
 
 HeadersInput = (
     Mapping[str, bytes | str | None] | Sequence[tuple[str, bytes | str | None]]
@@ -224,17 +225,23 @@ class AsyncProducer(Generic[K, V]):
                 timeout,
             )
 
-        # Stop the poller, then let librdkafka fail what it still holds.
+        # Nothing new enters librdkafka from here on: parked records fail now, and
+        # what librdkafka still holds is purged, which reports each record failed.
+        self._fail_overflow(
+            ClientClosedError("producer closed before the record was delivered")
+        )
         assert self._poller is not None
         poller = self._poller
         await asyncio.to_thread(poller.stop)
         await asyncio.to_thread(self._native.purge)
         await asyncio.to_thread(self._native.flush, 1.0)
-        poller.hand_over()
-        await asyncio.sleep(0)
-
-        closed = ClientClosedError("producer closed before the record was delivered")
-        self._fail_overflow(closed)
+        self._on_deliveries(poller.take_reports())
+        if self._in_flight:
+            logger.error(
+                "producer %s closed with %d records never reported by librdkafka",
+                self._config.get("client.id"),
+                self._in_flight,
+            )
         self._state = ClientState.CLOSED
         logger.info("producer %s closed", self._config.get("client.id"))
 
