@@ -47,7 +47,7 @@ class Serializer(Protocol[T]):
 class BytesSerializer:
     """Passes `bytes` (and `bytearray`, `memoryview`) through untouched."""
 
-    def serialize(self, value: bytes) -> bytes:
+    def serialize(self, value: bytes | bytearray | memoryview) -> bytes:
         """Return `value` itself, after checking it is bytes-like."""
         if isinstance(value, bytes):
             return value
