@@ -17,6 +17,7 @@ KafkaUtilsError                    root; `retriable` says whether a retry may su
  +-- AuthenticationError           SASL / SSL handshake failed
  +-- AuthorizationError            the principal lacks an ACL
  +-- TransactionError              a transaction failed; see `abortable` and `fatal`
+ +-- DeliveryError                 records sent with `produce()` were not delivered
  +-- KafkaBrokerError              any other error the client or broker reported
  +-- LocalBrokerError              the local broker of `kafka_utils.broker`
       +-- JavaNotFoundError, MavenNotFoundError, ProvisioningError,
@@ -38,6 +39,7 @@ __all__ = [
     "BrokerUnavailableError",
     "ClientClosedError",
     "ConfigurationError",
+    "DeliveryError",
     "GroupNotFoundError",
     "JavaNotFoundError",
     "KafkaBrokerError",
@@ -167,6 +169,23 @@ class TransactionError(KafkaUtilsError):
         super().__init__(message, retriable=retriable, code=code)
         self.abortable = abortable
         self.fatal = fatal
+
+
+class DeliveryError(KafkaUtilsError):
+    """Raised by `flush()` or `close()` when fire-and-forget records failed.
+
+    Attributes:
+        failures: the translated errors of the first 100 failed records, each
+            naming its topic.
+        count: how many records failed in all.
+    """
+
+    def __init__(
+        self, message: str, *, failures: list[KafkaUtilsError], count: int
+    ) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.count = count
 
 
 class KafkaBrokerError(KafkaUtilsError):

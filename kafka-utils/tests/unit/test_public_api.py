@@ -38,6 +38,7 @@ EXPECTED = {
     "BrokerUnavailableError",
     "ClientClosedError",
     "ConfigurationError",
+    "DeliveryError",
     "GroupNotFoundError",
     "JavaNotFoundError",
     "KafkaBrokerError",

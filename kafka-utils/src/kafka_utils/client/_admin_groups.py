@@ -238,6 +238,12 @@ async def _committed(
     requests: AdminRequests, group: str, partitions: list[TopicPartition] | None = None
 ) -> dict[TopicPartition, int | None]:
     """The group's committed offsets: every one, or those of `partitions`."""
+    # librdkafka (2.16 included) crashes the process with a NULL dereference when
+    # ListConsumerGroupOffsets is answered NOT_COORDINATOR, as on a fresh cluster
+    # before __consumer_offsets exists (librdkafka#5040). Describing the group
+    # first waits, through run_group's retries, until its coordinator is ready.
+    await describe_group(requests, group, missing_ok=True)
+
     native = None
     if partitions is not None:
         native = [

@@ -115,7 +115,7 @@ class AdminRequests:
                     raise
                 if time.monotonic() + delay > deadline:
                     raise
-                logger.debug("%s: %s; retrying in %.1fs", context, error, delay)
+                logger.debug("%s; retrying in %.1fs", error, delay)
 
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)

@@ -13,7 +13,6 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
-    ConfigSource,
     NewPartitions,
     NewTopic,
     ResourceType,
@@ -123,7 +122,7 @@ async def describe_topic(
     values = {
         entry.name: entry.value
         for entry in configs.values()
-        if all_configs or entry.source is not ConfigSource.DEFAULT_CONFIG
+        if all_configs or not entry.is_default
     }
     return TopicInfo(name, partitions, dict(sorted(values.items())))
 

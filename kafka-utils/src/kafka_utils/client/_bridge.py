@@ -26,7 +26,8 @@ DeliveryReport = tuple[Any, Any, Any]
 class DeliveryPoller:
     """Serves a producer's delivery reports and hands them to the loop in batches.
 
-    Delivery callbacks append to `reports`; they may run on this thread or, during a
+    Delivery callbacks append to `reports` (a list the producer shares with its
+    callbacks); they may run on this thread or, during a
     transaction commit, on the thread that runs librdkafka's implicit flush. The
     list is drained with a length snapshot and a slice delete, two operations that
     are each atomic under the GIL, so an append racing the drain is kept for the
@@ -39,16 +40,18 @@ class DeliveryPoller:
         loop: asyncio.AbstractEventLoop,
         deliver: Callable[[list[DeliveryReport]], None],
         *,
+        reports: list[DeliveryReport],
         name: str,
         poll_interval: float = 0.1,
     ) -> None:
-        self.reports: list[DeliveryReport] = []
+        self.reports = reports
         self._native = native
         self._loop = loop
         self._deliver = deliver
         self._poll_interval = poll_interval
         self._stopping = threading.Event()
         self._flush_requested = threading.Event()
+        self._barriers: list[asyncio.Future[None]] = []
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -58,6 +61,16 @@ class DeliveryPoller:
     def request_flush(self) -> None:
         """Ask librdkafka to send lingering messages now (librdkafka: rd_kafka_flush)."""
         self._flush_requested.set()
+
+    def barrier(self) -> asyncio.Future[None]:
+        """A future resolved after every report served so far reached the loop.
+
+        `call_soon_threadsafe` runs callbacks in order, so when the future is done
+        the loop has processed every batch handed over before it.
+        """
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._barriers.append(future)
+        return future
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the thread after its current poll; hand over what it collected."""
@@ -95,4 +108,22 @@ class DeliveryPoller:
             else:
                 native.poll(interval)
             self.hand_over()
+            if self._barriers:
+                self._release_barriers()
         self.hand_over()
+        self._release_barriers()
+
+    def _release_barriers(self) -> None:
+        count = len(self._barriers)
+        released = self._barriers[:count]
+        del self._barriers[:count]
+        for future in released:
+            try:
+                self._loop.call_soon_threadsafe(_resolve, future)
+            except RuntimeError:
+                return
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

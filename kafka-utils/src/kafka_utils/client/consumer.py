@@ -544,6 +544,8 @@ class AsyncConsumer(Generic[K, V]):
 
     def _take(self, max_records: int) -> list[ConsumerRecord[K, V]]:
         """Convert up to `max_records` buffered messages, oldest first."""
+        if self._pending_error is not None:
+            self._raise_pending_error()
         records: list[ConsumerRecord[K, V]] = []
         batches = self._batches
         fetcher = self._fetcher
@@ -579,8 +581,6 @@ class AsyncConsumer(Generic[K, V]):
             batch.position = end
             self._finish_batch_if_read(batch)
 
-        if not records and self._pending_error is not None:
-            self._raise_pending_error()
         for record in records:
             positions[(record.topic, record.partition)] = record.offset + 1
         return records

@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self
@@ -29,6 +29,7 @@ from kafka_utils.client._config import build_config, check_reachable, create_nat
 from kafka_utils.client._lifecycle import ClientState, require_started
 from kafka_utils.errors import (
     ClientClosedError,
+    DeliveryError,
     KafkaTimeoutError,
     KafkaUtilsError,
     SerializationError,
@@ -65,6 +66,10 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+# How often parked records retry to enter librdkafka's full queue.
+_OVERFLOW_RETRY_SECONDS = 0.005
+
+
 @dataclass(frozen=True, slots=True)
 class ProducerRecord(Generic[K, V]):
     """One record for `AsyncProducer.send_batch`."""
@@ -86,6 +91,67 @@ class _BatchOutcome:
         self.future = future
         self.outcomes: list[Any] = [None] * size
         self.remaining = size
+
+    def settle(self, index: int, result: Any) -> None:
+        self.outcomes[index] = result
+        self.remaining -= 1
+        if self.remaining == 0 and not self.future.done():
+            self.future.set_result(self.outcomes)
+
+
+def _forgotten_delivery_callback(
+    reports: list[DeliveryReport],
+) -> Callable[[Any, Any], None]:
+    """The one delivery callback shared by every record sent with `produce()`."""
+    append = reports.append
+
+    def on_delivery(error: Any, message: Any) -> None:
+        if error is not None:
+            append((None, error, message))
+
+    return on_delivery
+
+
+def _delivery_target_types(
+    reports: list[DeliveryReport],
+) -> tuple[type[Any], type[Any]]:
+    """Classes whose instances are librdkafka delivery callbacks themselves.
+
+    One object per record is all a send costs on the Python side: a future that is
+    also its own `on_delivery` callback, or a slot of a `send_batch` outcome. A
+    `functools.partial` per record would add two more objects for the cyclic
+    garbage collector to walk while the record is in flight.
+    """
+    append = reports.append
+
+    class DeliveryFuture(asyncio.Future[RecordMetadata]):
+        __slots__ = ()
+
+        def __call__(self, error: Any, message: Any) -> None:
+            append((self, error, message))
+
+        def settle(self, result: Any, failed: bool) -> None:
+            if self.done():
+                return
+            if failed:
+                self.set_exception(result)
+            else:
+                self.set_result(result)
+
+    class BatchSlot:
+        __slots__ = ("index", "outcome")
+
+        def __init__(self, outcome: _BatchOutcome, index: int) -> None:
+            self.outcome = outcome
+            self.index = index
+
+        def __call__(self, error: Any, message: Any) -> None:
+            append((self, error, message))
+
+        def settle(self, result: Any, failed: bool) -> None:
+            self.outcome.settle(self.index, result)
+
+    return DeliveryFuture, BatchSlot
 
 
 class AsyncProducer(Generic[K, V]):
@@ -143,8 +209,14 @@ class AsyncProducer(Generic[K, V]):
         self._state = ClientState.CREATED
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: DeliveryPoller | None = None
+        self._reports: list[DeliveryReport] = []
+        self._future_type, self._slot_type = _delivery_target_types(self._reports)
+        # Records sent with produce() share one callback: nothing per record stays
+        # alive on the Python side while librdkafka holds it.
+        self._forget_callback = _forgotten_delivery_callback(self._reports)
+        self._forgotten_failures: list[KafkaUtilsError] = []
+        self._forgotten_failure_count = 0
         self._in_flight = 0
-        self._drained: asyncio.Event | None = None
         # Records waiting for room in librdkafka's queue, oldest first:
         # (deadline, produce arguments, future or batch slot).
         self._overflow: deque[tuple[float, dict[str, Any], Any]] = deque()
@@ -181,12 +253,14 @@ class AsyncProducer(Generic[K, V]):
 
         loop = asyncio.get_running_loop()
         self._loop = loop
-        self._drained = asyncio.Event()
-        self._drained.set()
         await check_reachable(self._native, self._connect_timeout, self._config)
 
         self._poller = DeliveryPoller(
-            self._native, loop, self._on_deliveries, name="kafka-utils-producer-poll"
+            self._native,
+            loop,
+            self._on_deliveries,
+            reports=self._reports,
+            name="kafka-utils-producer-poll",
         )
         self._poller.start()
         self._state = ClientState.STARTED
@@ -216,8 +290,11 @@ class AsyncProducer(Generic[K, V]):
             return
 
         self._state = ClientState.CLOSING
+        undelivered: DeliveryError | None = None
         try:
             await self.flush(timeout)
+        except DeliveryError as error:
+            undelivered = error
         except KafkaTimeoutError:
             logger.warning(
                 "producer closed with %d records undelivered after %.1fs",
@@ -244,6 +321,10 @@ class AsyncProducer(Generic[K, V]):
             )
         self._state = ClientState.CLOSED
         logger.info("producer %s closed", self._config.get("client.id"))
+        # Fire-and-forget records that failed, during the flush or the purge.
+        if undelivered is not None:
+            raise undelivered
+        self._raise_forgotten_failures()
 
     async def send(
         self,
@@ -298,7 +379,7 @@ class AsyncProducer(Generic[K, V]):
         arguments = self._produce_arguments(
             topic, value, key, headers, partition, timestamp_ms
         )
-        future: asyncio.Future[RecordMetadata] = self._loop.create_future()
+        future: asyncio.Future[RecordMetadata] = self._future_type(loop=self._loop)
         self._produce(arguments, future)
         return future
 
@@ -327,9 +408,9 @@ class AsyncProducer(Generic[K, V]):
                     record.partition,
                     record.timestamp_ms,
                 )
-                self._produce(arguments, (outcome, index))
+                self._produce(arguments, self._slot_type(outcome, index))
             except KafkaUtilsError as error:
-                self._settle_slot(outcome, index, error)
+                outcome.settle(index, error)
 
         return await outcome.future
 
@@ -338,21 +419,85 @@ class AsyncProducer(Generic[K, V]):
 
         Raises:
             KafkaTimeoutError: records are still pending after `timeout` seconds.
+            DeliveryError: records sent with `produce()` failed since the last
+                flush; the error lists them.
         """
         if self._state is ClientState.CREATED or self._state is ClientState.CLOSED:
             return
-        assert self._drained is not None and self._poller is not None
-        if self._in_flight == 0 and not self._overflow:
-            return
+        assert self._poller is not None and self._loop is not None
+        loop = self._loop
+        deadline = None if timeout is None else loop.time() + timeout
 
         self._poller.request_flush()
-        try:
-            await asyncio.wait_for(self._drained.wait(), timeout)
-        except TimeoutError:
-            raise KafkaTimeoutError(
-                f"flush timed out after {timeout}s with "
-                f"{self._in_flight + len(self._overflow)} records pending"
-            ) from None
+        # len(producer) is librdkafka's count of records not yet reported.
+        while self._in_flight or self._overflow or len(self._native):
+            if deadline is not None and loop.time() >= deadline:
+                raise KafkaTimeoutError(
+                    f"flush timed out after {timeout}s with "
+                    f"{max(len(self._native), self._in_flight + len(self._overflow))}"
+                    " records pending"
+                )
+            await asyncio.sleep(0.002)
+        await self._poller.barrier()
+        self._raise_forgotten_failures()
+
+    def produce(
+        self,
+        topic: str,
+        value: V | None = None,
+        *,
+        key: K | None = None,
+        headers: HeadersInput | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+    ) -> None:
+        """Queue one record without tracking it individually: fire and forget.
+
+        The fastest way to send: no future and no per-record object, so the
+        producer keeps pace with librdkafka itself. Delivery failures are not
+        lost: `flush()` and `close()` raise `DeliveryError` listing them. Like
+        `send_nowait`, it never blocks; when librdkafka's queue is full the record
+        waits in order on the Python side, so a long loop should yield to the event
+        loop now and then (any `await`) to let deliveries free room.
+        """
+        require_started(self._state, "AsyncProducer")
+        if (
+            partition is None
+            and timestamp_ms is None
+            and headers is None
+            and not self._overflow
+            and (value is None or (self._values_are_bytes and type(value) is bytes))
+            and (key is None or (self._keys_are_bytes and type(key) is bytes))
+        ):
+            # The common case, without building an argument dictionary.
+            try:
+                self._native.produce(
+                    topic, value, key, on_delivery=self._forget_callback
+                )
+                return
+            except BufferError:
+                pass
+            except Exception as error:
+                raise translate_kafka_error(
+                    error, context=f"send to topic {topic!r}"
+                ) from None
+
+        arguments = self._produce_arguments(
+            topic, value, key, headers, partition, timestamp_ms
+        )
+        self._produce(arguments, None)
+
+    def _raise_forgotten_failures(self) -> None:
+        if not self._forgotten_failure_count:
+            return
+        failures, self._forgotten_failures = self._forgotten_failures, []
+        count, self._forgotten_failure_count = self._forgotten_failure_count, 0
+        raise DeliveryError(
+            f"{count} records sent with produce() were not delivered; "
+            f"first: {failures[0]}",
+            failures=failures,
+            count=count,
+        )
 
     @contextlib.asynccontextmanager
     async def transaction(self, timeout: float = 30.0) -> AsyncIterator[Self]:
@@ -459,7 +604,7 @@ class AsyncProducer(Generic[K, V]):
 
         try:
             self._native.produce(
-                **arguments, on_delivery=functools.partial(self._collect, target)
+                **arguments, on_delivery=target or self._forget_callback
             )
         except BufferError:
             self._park(arguments, target)
@@ -469,19 +614,13 @@ class AsyncProducer(Generic[K, V]):
                 error, context=f"send to topic {arguments['topic']!r}"
             ) from None
 
-        self._in_flight += 1
-        if self._in_flight == 1:
-            assert self._drained is not None
-            self._drained.clear()
-
-    def _collect(self, target: Any, error: Any, message: Any) -> None:
-        """Delivery callback, on librdkafka's polling thread: record and move on."""
-        assert self._poller is not None
-        self._poller.reports.append((target, error, message))
+        if target is not None:
+            self._in_flight += 1
 
     def _on_deliveries(self, reports: list[DeliveryReport]) -> None:
         """Resolve a batch of delivery reports on the loop."""
         metadata = RecordMetadata
+        tracked = 0
         for target, error, message in reports:
             if error is None:
                 result: Any = metadata(
@@ -501,36 +640,32 @@ class AsyncProducer(Generic[K, V]):
                     result,
                 )
 
-            if type(target) is tuple:
-                self._settle_slot(target[0], target[1], result)
-            elif not target.done():
-                if error is None:
-                    target.set_result(result)
-                else:
-                    target.set_exception(result)
+            if target is None:
+                self._record_forgotten_failure(result)
+            else:
+                tracked += 1
+                target.settle(result, error is not None)
 
-        self._in_flight -= len(reports)
+        self._in_flight -= tracked
         if self._overflow:
             self._drain_overflow()
-        if self._in_flight == 0 and not self._overflow:
-            assert self._drained is not None
-            self._drained.set()
 
-    @staticmethod
-    def _settle_slot(outcome: _BatchOutcome, index: int, result: Any) -> None:
-        outcome.outcomes[index] = result
-        outcome.remaining -= 1
-        if outcome.remaining == 0 and not outcome.future.done():
-            outcome.future.set_result(outcome.outcomes)
+    def _record_forgotten_failure(self, error: KafkaUtilsError) -> None:
+        """Keep a produce() failure for the next flush; the first 100 in full."""
+        self._forgotten_failure_count += 1
+        if len(self._forgotten_failures) < 100:
+            self._forgotten_failures.append(error)
+        logger.warning("record sent with produce() not delivered: %s", error)
 
     def _park(self, arguments: dict[str, Any], target: Any) -> None:
         """Keep a record until librdkafka's queue has room again."""
-        assert self._loop is not None and self._drained is not None
+        assert self._loop is not None
         deadline = time.monotonic() + self._queue_full_timeout
         self._overflow.append((deadline, arguments, target))
-        self._drained.clear()
         if self._overflow_timer is None:
-            self._overflow_timer = self._loop.call_later(0.05, self._drain_overflow)
+            self._overflow_timer = self._loop.call_later(
+                _OVERFLOW_RETRY_SECONDS, self._drain_overflow
+            )
 
     def _drain_overflow(self) -> None:
         """Move parked records into librdkafka while it has room; expire old ones."""
@@ -550,7 +685,7 @@ class AsyncProducer(Generic[K, V]):
                 continue
             try:
                 self._native.produce(
-                    **arguments, on_delivery=functools.partial(self._collect, target)
+                    **arguments, on_delivery=target or self._forget_callback
                 )
             except BufferError:
                 break
@@ -564,23 +699,23 @@ class AsyncProducer(Generic[K, V]):
                 )
                 continue
             overflow.popleft()
-            self._in_flight += 1
+            if target is not None:
+                self._in_flight += 1
 
         if self._overflow_timer is not None:
             self._overflow_timer.cancel()
             self._overflow_timer = None
         if overflow:
             assert self._loop is not None
-            self._overflow_timer = self._loop.call_later(0.05, self._drain_overflow)
-        elif self._in_flight == 0:
-            assert self._drained is not None
-            self._drained.set()
+            self._overflow_timer = self._loop.call_later(
+                _OVERFLOW_RETRY_SECONDS, self._drain_overflow
+            )
 
     def _fail_target(self, target: Any, error: KafkaUtilsError) -> None:
-        if type(target) is tuple:
-            self._settle_slot(target[0], target[1], error)
-        elif not target.done():
-            target.set_exception(error)
+        if target is None:
+            self._record_forgotten_failure(error)
+        else:
+            target.settle(error, True)
 
     def _fail_overflow(self, error: KafkaUtilsError) -> None:
         while self._overflow:

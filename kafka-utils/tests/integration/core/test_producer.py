@@ -12,6 +12,7 @@ from kafka_utils import (
     ClientClosedError,
     ConfigurationError,
     ConsumerRecord,
+    DeliveryError,
     KafkaSettings,
     KafkaUtilsError,
     ProducerRecord,
@@ -207,3 +208,32 @@ async def test_string_serializer_round_trip(
     ) as consumer:
         records = await consumer.getmany(timeout=10)
     assert [(r.key, r.value) for r in records] == [("clé", "héllo")]
+
+
+async def test_fire_and_forget_records_all_arrive(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic()
+
+    async with AsyncProducer(
+        kafka_settings, queue_buffering_max_messages=1000
+    ) as producer:
+        for i in range(5000):
+            producer.produce(topic, b"%d" % i, key=b"k")
+        await producer.flush()
+
+    consumed = await read_all(kafka_settings, topic, 5000)
+    assert [r.value for r in consumed] == [b"%d" % i for i in range(5000)]
+
+
+async def test_fire_and_forget_failures_are_raised_by_flush(
+    kafka_settings: KafkaSettings,
+) -> None:
+    async with AsyncProducer(kafka_settings) as producer:
+        producer.produce("no-such-topic-for-forgotten-records", b"lost?")
+        with pytest.raises(DeliveryError) as caught:
+            await producer.flush(timeout=20)
+
+        assert caught.value.count == 1
+        assert isinstance(caught.value.failures[0], UnknownTopicError)
+        await producer.flush()  # reported once, then cleared
