@@ -25,7 +25,7 @@ from typing import Any, Generic, Self
 import confluent_kafka
 from typing_extensions import TypeVar
 
-from kafka_utils._records import ConsumerRecord, TopicPartition
+from kafka_utils._records import ConsumerRecord, TopicPartition, make_consumer_record
 from kafka_utils.client._config import build_config, check_reachable, create_native
 from kafka_utils.client._fetcher import FetchThread
 from kafka_utils.client._lifecycle import ClientState, require_started
@@ -68,6 +68,11 @@ _TRANSIENT_ERRORS = frozenset(
         "_MAX_POLL_EXCEEDED",
     }
 )
+# Batches handed to the loop and not yet read. Two keep the fetch thread one batch
+# ahead of the application; more only keeps more records alive, and every live
+# record is walked by each of CPython's garbage collections.
+_MAX_BUFFERED_BATCHES = 2
+
 _UNKNOWN_TOPIC_ERRORS = frozenset({"UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC"})
 
 
@@ -221,7 +226,7 @@ class AsyncConsumer(Generic[K, V]):
             self._on_batch,
             self._on_fetch_error,
             batch_size=self._batch_size,
-            max_batches=max(2, 20_000 // self._batch_size),
+            max_batches=_MAX_BUFFERED_BATCHES,
             before_consume=self._push_stored_offsets,
         )
         if self._topics:
@@ -328,7 +333,8 @@ class AsyncConsumer(Generic[K, V]):
                         record.offset + 1
                     )
                     return record
-                self._raise_message_error(message)
+                if not self._is_transient(message):
+                    raise self._message_error(message)
             elif self._pending_error is not None:
                 self._raise_pending_error()
             else:
@@ -547,11 +553,11 @@ class AsyncConsumer(Generic[K, V]):
         if self._pending_error is not None:
             self._raise_pending_error()
         records: list[ConsumerRecord[K, V]] = []
+        append = records.append
         batches = self._batches
-        fetcher = self._fetcher
-        assert fetcher is not None
         convert = self._convert
-        positions = self._positions
+        make = make_consumer_record
+        plain = not (self._decode_keys or self._decode_values)
 
         while batches and len(records) < max_records:
             batch = batches[0]
@@ -561,16 +567,33 @@ class AsyncConsumer(Generic[K, V]):
             for index in range(start, end):
                 message = messages[index]
                 if message.error() is not None:
+                    if self._is_transient(message):
+                        continue
                     batch.position = index + 1
+                    self._finish_batch_if_read(batch)
+                    error = self._message_error(message)
                     if records:
                         # Hand out what came before; the error comes next call.
-                        self._pending_error = self._message_error(message)
-                        self._finish_batch_if_read(batch)
+                        self._pending_error = error
                         return records
-                    self._finish_batch_if_read(batch)
-                    self._raise_message_error(message)
+                    raise error
+                if plain:
+                    # The hot path: bytes in, bytes out, no decoding.
+                    headers = message.headers()
+                    append(
+                        make(
+                            message.topic(),
+                            message.partition(),
+                            message.offset(),
+                            message.key(),
+                            message.value(),
+                            tuple(headers) if headers else (),
+                            message.timestamp()[1],
+                        )
+                    )
+                    continue
                 try:
-                    records.append(convert(message))
+                    append(convert(message))
                 except SerializationError:
                     batch.position = index + 1
                     self._finish_batch_if_read(batch)
@@ -581,9 +604,23 @@ class AsyncConsumer(Generic[K, V]):
             batch.position = end
             self._finish_batch_if_read(batch)
 
-        for record in records:
-            positions[(record.topic, record.partition)] = record.offset + 1
+        if records:
+            self._remember_positions(records)
         return records
+
+    def _remember_positions(self, records: list[ConsumerRecord[K, V]]) -> None:
+        """Note the next offset per partition from the last record of each."""
+        # Walking backwards, the first record seen per partition is its last; stop
+        # once every assigned partition has been seen (one step for one partition).
+        assigned = len(self._assignment)
+        latest: dict[tuple[str, int], int] = {}
+        for record in reversed(records):
+            key = (record.topic, record.partition)
+            if key not in latest:
+                latest[key] = record.offset + 1
+                if len(latest) == assigned:
+                    break
+        self._positions.update(latest)
 
     def _finish_batch_if_read(self, batch: _Batch) -> None:
         if (
@@ -603,7 +640,7 @@ class AsyncConsumer(Generic[K, V]):
         if self._decode_values and value is not None:
             value = self._value_serializer.deserialize(value)
         headers = message.headers()
-        return ConsumerRecord(
+        return make_consumer_record(
             message.topic(),
             message.partition(),
             message.offset(),
@@ -634,8 +671,8 @@ class AsyncConsumer(Generic[K, V]):
         topic = message.topic()
         return translate_kafka_error(error, context=f"consume from topic {topic!r}")
 
-    def _raise_message_error(self, message: Any) -> None:
-        """Raise a message-level error, or log it when librdkafka recovers alone."""
+    def _is_transient(self, message: Any) -> bool:
+        """Log and skip an error librdkafka recovers from by itself."""
         error = message.error()
         if error.name() in _TRANSIENT_ERRORS and not error.fatal():
             logger.warning(
@@ -643,8 +680,8 @@ class AsyncConsumer(Generic[K, V]):
                 self.group_id,
                 error.str(),
             )
-            return
-        raise self._message_error(message)
+            return True
+        return False
 
     def _raise_pending_error(self) -> None:
         error, self._pending_error = self._pending_error, None

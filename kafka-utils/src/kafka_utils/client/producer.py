@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, Self
 import confluent_kafka
 from typing_extensions import TypeVar
 
-from kafka_utils._records import RecordMetadata, TopicPartition
+from kafka_utils._records import RecordMetadata, TopicPartition, make_record_metadata
 from kafka_utils.client._bridge import DeliveryPoller, DeliveryReport
 from kafka_utils.client._config import build_config, check_reachable, create_native
 from kafka_utils.client._lifecycle import ClientState, require_started
@@ -619,7 +619,7 @@ class AsyncProducer(Generic[K, V]):
 
     def _on_deliveries(self, reports: list[DeliveryReport]) -> None:
         """Resolve a batch of delivery reports on the loop."""
-        metadata = RecordMetadata
+        metadata = make_record_metadata
         tracked = 0
         for target, error, message in reports:
             if error is None:
