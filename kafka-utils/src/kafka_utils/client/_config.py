@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -15,7 +16,14 @@ from kafka_utils.errors import (
 )
 from kafka_utils.settings import KafkaSettings, normalize_options
 
-__all__ = ["build_config", "check_reachable", "create_native"]
+__all__ = ["LIBRDKAFKA_LOGGER", "build_config", "check_reachable", "create_native"]
+
+LIBRDKAFKA_LOGGER = logging.getLogger("kafka_utils.librdkafka")
+"""Where the producer's and consumer's librdkafka log lines go, at their own level.
+
+confluent-kafka forwards them from the thread that polls (the delivery poller or
+the fetch thread) instead of printing them to stderr.
+"""
 
 NativeT = TypeVar("NativeT")
 

@@ -26,7 +26,12 @@ import confluent_kafka
 from typing_extensions import TypeVar
 
 from kafka_utils._records import ConsumerRecord, TopicPartition, make_consumer_record
-from kafka_utils.client._config import build_config, check_reachable, create_native
+from kafka_utils.client._config import (
+    LIBRDKAFKA_LOGGER,
+    build_config,
+    check_reachable,
+    create_native,
+)
 from kafka_utils.client._fetcher import FetchThread
 from kafka_utils.client._lifecycle import ClientState, require_started
 from kafka_utils.errors import (
@@ -154,7 +159,9 @@ class AsyncConsumer(Generic[K, V]):
             raise ConfigurationError("batch_size must be at least 1")
 
         self._config = config
-        self._native: Any = create_native(confluent_kafka.Consumer, config)
+        self._native: Any = create_native(
+            confluent_kafka.Consumer, {**config, "logger": LIBRDKAFKA_LOGGER}
+        )
         self._topics = list(topics)
         self._key_serializer: Serializer[Any] = key_serializer or BytesSerializer()
         self._value_serializer: Serializer[Any] = value_serializer or BytesSerializer()

@@ -25,7 +25,12 @@ from typing_extensions import TypeVar
 
 from kafka_utils._records import RecordMetadata, TopicPartition, make_record_metadata
 from kafka_utils.client._bridge import DeliveryPoller, DeliveryReport
-from kafka_utils.client._config import build_config, check_reachable, create_native
+from kafka_utils.client._config import (
+    LIBRDKAFKA_LOGGER,
+    build_config,
+    check_reachable,
+    create_native,
+)
 from kafka_utils.client._lifecycle import ClientState, require_started
 from kafka_utils.errors import (
     ClientClosedError,
@@ -198,7 +203,9 @@ class AsyncProducer(Generic[K, V]):
         if transactional_id is not None:
             options["transactional.id"] = transactional_id
         self._config = build_config(settings, _DEFAULTS, options)
-        self._native: Any = create_native(confluent_kafka.Producer, self._config)
+        self._native: Any = create_native(
+            confluent_kafka.Producer, {**self._config, "logger": LIBRDKAFKA_LOGGER}
+        )
         self._transactional = "transactional.id" in self._config
         self._key_serializer: Serializer[Any] = key_serializer or BytesSerializer()
         self._value_serializer: Serializer[Any] = value_serializer or BytesSerializer()
