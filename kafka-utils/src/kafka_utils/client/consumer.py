@@ -15,6 +15,7 @@ rebalance and on close. A record that was never stored is never committed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections import deque
@@ -188,6 +189,8 @@ class AsyncConsumer(Generic[K, V]):
         self._stored: dict[tuple[str, int], int] = {}
         self._pushed: dict[tuple[str, int], int] = {}
         self._assignment: set[TopicPartition] = set()
+        # Partition -> first offset dropped from the buffer by pause().
+        self._dropped_from: dict[tuple[str, int], int] = {}
 
     @property
     def state(self) -> ClientState:
@@ -418,24 +421,32 @@ class AsyncConsumer(Generic[K, V]):
         return result
 
     async def pause(self, *partitions: TopicPartition) -> None:
-        """Stop returning records of `partitions` until `resume`."""
-        positions = dict(self._positions)
-        native_partitions = [
-            confluent_kafka.TopicPartition(tp.topic, tp.partition) for tp in partitions
-        ]
+        """Stop returning records of `partitions` until `resume`.
 
-        def pause_and_rewind() -> None:
-            self._native.pause(native_partitions)
-            # Records of these partitions that were fetched but not returned are
-            # dropped on the loop; rewind so that resume() reads them again.
-            for tp in partitions:
-                position = positions.get((tp.topic, tp.partition))
-                if position is not None:
-                    self._native.seek(
-                        confluent_kafka.TopicPartition(tp.topic, tp.partition, position)
-                    )
+        Records already fetched but not yet returned are dropped and read again
+        after `resume`: nothing is skipped and nothing is returned twice.
+        """
+        keys = [(tp.topic, tp.partition) for tp in partitions]
+        for key in keys:
+            self._dropped_from.pop(key, None)
+        native_partitions = [confluent_kafka.TopicPartition(*key) for key in keys]
+        await self._call(
+            lambda: self._native.pause(native_partitions), "pause", discard=partitions
+        )
 
-        await self._call(pause_and_rewind, "pause", discard=partitions)
+        # The command's answer arrives after every batch fetched before the pause,
+        # so _dropped_from now knows the first record dropped per partition.
+        rewind = []
+        for key in keys:
+            dropped_from = self._dropped_from.pop(key, None)
+            target = self._positions.get(key, dropped_from)
+            if target is not None:
+                rewind.append(confluent_kafka.TopicPartition(*key, target))
+        for native_partition in rewind:
+            await self._call(
+                functools.partial(self._native.seek, native_partition),
+                f"rewind {native_partition.topic} [{native_partition.partition}]",
+            )
 
     async def resume(self, *partitions: TopicPartition) -> None:
         """Return records of `partitions` again."""
@@ -715,11 +726,14 @@ class AsyncConsumer(Generic[K, V]):
 
         if self._discard:
             discard = self._discard
-            messages = [
-                message
-                for message in messages
-                if discard.get((message.topic(), message.partition()), -1) <= generation
-            ]
+            kept = []
+            for message in messages:
+                key = (message.topic(), message.partition())
+                if discard.get(key, -1) <= generation:
+                    kept.append(message)
+                else:
+                    self._note_dropped(key, message)
+            messages = kept
             for key in [key for key, stamp in discard.items() if stamp <= generation]:
                 del discard[key]
             if not messages:
@@ -746,17 +760,28 @@ class AsyncConsumer(Generic[K, V]):
         assert self._fetcher is not None
         kept: deque[_Batch] = deque()
         for batch in self._batches:
-            remaining = [
-                message
-                for message in batch.messages[batch.position :]
-                if (message.topic(), message.partition()) not in keys
-            ]
+            remaining = []
+            for message in batch.messages[batch.position :]:
+                key = (message.topic(), message.partition())
+                if key in keys:
+                    self._note_dropped(key, message)
+                else:
+                    remaining.append(message)
             if remaining:
                 replacement = _Batch(batch.generation, remaining)
                 kept.append(replacement)
             else:
                 self._fetcher.release()
         self._batches = kept
+
+    def _note_dropped(self, key: tuple[str, int], message: Any) -> None:
+        """Remember the first offset dropped per partition, to rewind to it."""
+        if message.error() is not None:
+            return
+        offset = message.offset()
+        known = self._dropped_from.get(key)
+        if known is None or offset < known:
+            self._dropped_from[key] = offset
 
     # Rebalance callbacks arrive on the fetch thread (inside consume) or on the
     # thread running close(); the coroutine runs on the loop while that thread waits.
@@ -827,6 +852,7 @@ class AsyncConsumer(Generic[K, V]):
             for key in keys:
                 self._positions.pop(key, None)
                 self._discard.pop(key, None)
+                self._dropped_from.pop(key, None)
 
         if callback is not None:
             await callback(partitions)

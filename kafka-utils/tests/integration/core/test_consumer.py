@@ -169,6 +169,31 @@ async def test_paused_partitions_return_nothing_until_resumed(
     assert by_partition[1] == list(range(200))
 
 
+async def test_pausing_a_partition_before_reading_it_loses_nothing(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic(partitions=2)
+    await produce(kafka_settings, topic, 300, partition=0)
+    await produce(kafka_settings, topic, 300, partition=1)
+    paused = TopicPartition(topic, 0)
+
+    async with AsyncConsumer(
+        topic, settings=kafka_settings, group_id=topic, batch_size=50
+    ) as consumer:
+        while len(consumer.assignment()) < 2:
+            await asyncio.sleep(0.05)
+        # Let the fetch thread buffer records of both partitions, unread.
+        await asyncio.sleep(1.0)
+        await consumer.pause(paused)
+        during = await take(consumer, 600, timeout=4)
+        await consumer.resume(paused)
+        after = await take(consumer, 600, timeout=10)
+
+    assert {r.partition for r in during} == {1}
+    offsets = sorted((r.partition, r.offset) for r in during + after)
+    assert offsets == [(p, o) for p in (0, 1) for o in range(300)]
+
+
 async def test_undecodable_value_is_reported_with_its_location(
     kafka_settings: KafkaSettings, new_topic: TopicFactory
 ) -> None:
