@@ -25,8 +25,8 @@ __all__ = [
 K = TypeVar("K")
 V = TypeVar("V")
 
-Headers = tuple[tuple[str, bytes], ...]
-"""Record headers in wire order; a key may repeat, as Kafka allows."""
+Headers = tuple[tuple[str, bytes | None], ...]
+"""Record headers in wire order; a name may repeat, and a value may be None."""
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -272,7 +272,8 @@ def translate_kafka_error(
             a `TransactionError` carrying librdkafka's abortable and fatal flags.
 
     Returns:
-        The translated error; the caller raises it `from` the original.
+        The translated error. Callers raise it `from None`: the message already
+        carries librdkafka's reason and code, and the chained trace adds nothing.
     """
     # A KafkaException carries the KafkaError as its first argument.
     if isinstance(error, Exception) and not hasattr(error, "code"):

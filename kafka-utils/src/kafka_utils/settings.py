@@ -24,10 +24,23 @@ OptionValue = str | int | float | bool
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"]
 
-# confluent-kafka's Python-level configuration keys. They are callables or objects
-# rather than librdkafka properties, and their names keep their underscores.
-_PYTHON_LEVEL_KEYS = frozenset(
-    {"error_cb", "stats_cb", "throttle_cb", "oauth_cb", "logger", "on_commit"}
+# Names kept as they are: confluent-kafka's Python-level keys (callables and
+# objects rather than librdkafka properties) and the few librdkafka properties
+# whose names contain an underscore (librdkafka CONFIGURATION.md).
+_VERBATIM_KEYS = frozenset(
+    {
+        "error_cb",
+        "stats_cb",
+        "throttle_cb",
+        "oauth_cb",
+        "logger",
+        "on_commit",
+        "log_level",
+        "ssl_key",
+        "ssl_certificate",
+        "ssl_ca",
+        "ssl_engine_callback_data",
+    }
 )
 
 
@@ -35,7 +48,8 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """Return `options` with every name in librdkafka's dotted form.
 
     `auto_offset_reset` becomes `auto.offset.reset`; dotted names are kept as given.
-    librdkafka property names never contain underscores, so the mapping is exact.
+    Apart from the few names in `_VERBATIM_KEYS` (`log_level`, `ssl_key`, ...),
+    librdkafka property names contain no underscores, so the mapping is exact.
 
     Raises:
         ConfigurationError: a name is empty or given twice in its two forms.
@@ -45,7 +59,7 @@ def normalize_options(options: Mapping[str, Any]) -> dict[str, Any]:
         if not name or not name.strip():
             raise ConfigurationError("an option name must not be empty")
 
-        dotted = name if name in _PYTHON_LEVEL_KEYS else name.replace("_", ".")
+        dotted = name if name in _VERBATIM_KEYS else name.replace("_", ".")
         if dotted in normalized:
             raise ConfigurationError(f"option {dotted!r} is given twice (as {name!r})")
         normalized[dotted] = value

@@ -20,6 +20,13 @@ def test_python_level_callbacks_keep_their_names() -> None:
     assert normalize_options({"stats_cb": callback}) == {"stats_cb": callback}
 
 
+def test_librdkafka_names_with_underscores_are_kept() -> None:
+    assert normalize_options({"log_level": 7, "ssl_ca": "pem"}) == {
+        "log_level": 7,
+        "ssl_ca": "pem",
+    }
+
+
 def test_an_option_given_in_both_forms_is_rejected() -> None:
     with pytest.raises(ConfigurationError, match="given twice"):
         normalize_options({"linger_ms": 1, "linger.ms": 2})

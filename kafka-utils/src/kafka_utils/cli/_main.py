@@ -21,7 +21,7 @@ __all__ = ["cli", "main"]
     "-v", "--verbose", is_flag=True, help="Log what kafka-utils does to stderr."
 )
 def cli(verbose: bool) -> None:
-    """Tools for Apache Kafka: a local broker, topics, groups, lag, produce, consume."""
+    """Tools for Apache Kafka: a local broker, topics, consumer groups and lag."""
     package_logger = logging.getLogger("kafka_utils")
     has_handler = any(isinstance(h, RichHandler) for h in package_logger.handlers)
     if verbose and not has_handler:

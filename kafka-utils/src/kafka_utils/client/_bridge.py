@@ -102,11 +102,17 @@ class DeliveryPoller:
         native = self._native
         interval = self._poll_interval
         while not self._stopping.is_set():
-            if self._flush_requested.is_set():
-                self._flush_requested.clear()
-                native.flush(0)
-            else:
-                native.poll(interval)
+            try:
+                if self._flush_requested.is_set():
+                    self._flush_requested.clear()
+                    native.flush(0)
+                else:
+                    native.poll(interval)
+            except Exception:
+                # A fatal producer error (fenced, for example) is raised by poll()
+                # as well as by every later send; keep serving what is left.
+                logger.exception("delivery poller: librdkafka poll failed")
+                self._stopping.wait(interval)
             self.hand_over()
             if self._barriers:
                 self._release_barriers()

@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 import confluent_kafka
 
 from kafka_utils.errors import (
+    AuthenticationError,
+    AuthorizationError,
     BrokerUnavailableError,
     ConfigurationError,
     translate_kafka_error,
@@ -81,6 +83,13 @@ async def check_reachable(
         await asyncio.to_thread(native.list_topics, None, timeout)
     except confluent_kafka.KafkaException as error:
         reason = translate_kafka_error(error)
+        if isinstance(reason, AuthenticationError | AuthorizationError):
+            # The broker answered: the credentials, not the address, are wrong.
+            raise type(reason)(
+                f"Kafka at {config.get('bootstrap.servers')} refused the client: "
+                f"{reason}",
+                code=reason.code,
+            ) from None
         raise BrokerUnavailableError(
             f"cannot reach Kafka at {config.get('bootstrap.servers')} within "
             f"{timeout}s: {reason}",

@@ -265,7 +265,9 @@ class AsyncConsumer(Generic[K, V]):
             return
 
         self._state = ClientState.CLOSING
-        assert self._fetcher is not None
+        assert self._fetcher is not None and self._data_ready is not None
+        # Wake a task waiting in `async for`: it sees the state and stops.
+        self._data_ready.set()
         # The fetch thread pushes stored offsets and closes the consumer itself;
         # close() commits them and runs the final revoke callback there.
         self._fetcher.stop()
@@ -338,7 +340,10 @@ class AsyncConsumer(Generic[K, V]):
                     assert self._fetcher is not None
                     self._fetcher.release()
                 if message.error() is None:
-                    record = self._convert(message)
+                    try:
+                        record = self._convert(message)
+                    except SerializationError:
+                        raise self._located_error(message) from None
                     self._positions[(record.topic, record.partition)] = (
                         record.offset + 1
                     )

@@ -34,10 +34,12 @@ from kafka_utils.client._config import (
 from kafka_utils.client._lifecycle import ClientState, require_started
 from kafka_utils.errors import (
     ClientClosedError,
+    ConfigurationError,
     DeliveryError,
     KafkaTimeoutError,
     KafkaUtilsError,
     SerializationError,
+    TransactionError,
     translate_kafka_error,
 )
 from kafka_utils.serialization import BytesSerializer, Serializer
@@ -62,7 +64,7 @@ _DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
     # An awaited send on an idle producer must not wait for a batch to fill:
     # librdkafka still batches under load, because records queue up while earlier
-    # requests are in flight. See docs/adr/0003-producer-defaults.md.
+    # requests are in flight. See docs/adr/0004-producer-and-consumer-defaults.md.
     "linger.ms": 0,
     # librdkafka waits this long before failing records for a topic the cluster
     # says does not exist (default 30 s); creation through AsyncAdmin waits for the
@@ -522,7 +524,7 @@ class AsyncProducer(Generic[K, V]):
         """
         require_started(self._state, "AsyncProducer")
         if not self._transactional:
-            raise ClientClosedError(
+            raise ConfigurationError(
                 "transaction() needs AsyncProducer(transactional_id=...)"
             )
 
@@ -537,9 +539,24 @@ class AsyncProducer(Generic[K, V]):
                 "abort transaction", self._native.abort_transaction, timeout
             )
             raise
-        await self._call_transactional(
-            "commit transaction", self._native.commit_transaction, timeout
-        )
+        try:
+            await self._call_transactional(
+                "commit transaction", self._native.commit_transaction, timeout
+            )
+        except TransactionError as error:
+            if not error.abortable:
+                raise
+            # librdkafka: an abortable commit failure leaves the transaction open;
+            # abort it so that the next transaction() can begin.
+            logger.warning(
+                "commit of transaction %s failed, aborting: %s",
+                self._config["transactional.id"],
+                error,
+            )
+            await self._call_transactional(
+                "abort transaction", self._native.abort_transaction, timeout
+            )
+            raise
 
     async def send_offsets_to_transaction(
         self,

@@ -180,8 +180,7 @@ async def test_pausing_a_partition_before_reading_it_loses_nothing(
     async with AsyncConsumer(
         topic, settings=kafka_settings, group_id=topic, batch_size=50
     ) as consumer:
-        while len(consumer.assignment()) < 2:
-            await asyncio.sleep(0.05)
+        await wait_for(lambda: len(consumer.assignment()) == 2)
         # Let the fetch thread buffer records of both partitions, unread.
         await asyncio.sleep(1.0)
         await consumer.pause(paused)
@@ -304,3 +303,41 @@ async def wait_for(
         for consumer in poll or []:
             await consumer.getmany(timeout=0.1)
         await asyncio.sleep(0.1)
+
+
+async def test_close_ends_a_waiting_async_for(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic()
+    consumer: AsyncConsumer[bytes, bytes] = AsyncConsumer(
+        topic, settings=kafka_settings
+    )
+    await consumer.start()
+    seen: list[ConsumerRecord[bytes, bytes]] = []
+
+    async def iterate() -> None:
+        async for record in consumer:
+            seen.append(record)
+
+    task = asyncio.create_task(iterate())
+    await asyncio.sleep(0.5)
+    await consumer.close()
+
+    await asyncio.wait_for(task, 5)
+    assert seen == []
+
+
+async def test_iteration_reports_an_undecodable_record_with_its_location(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic()
+    async with AsyncProducer(kafka_settings) as producer:
+        await producer.send(topic, b"{broken")
+
+    async with AsyncConsumer(
+        topic, settings=kafka_settings, value_serializer=JsonSerializer()
+    ) as consumer:
+        with pytest.raises(SerializationError) as caught:
+            await asyncio.wait_for(anext(aiter(consumer)), 10)
+
+    assert (caught.value.topic, caught.value.offset) == (topic, 0)

@@ -42,7 +42,7 @@ async def test_100k_keyed_records_with_headers_are_read_once_in_order(
         total = 0
         while total < RECORDS and time.monotonic() < deadline:
             for record in await consumer.getmany(max_records=5000, timeout=1.0):
-                sequence = int(record.headers[0][1])
+                sequence = int(record.headers[0][1] or b"-1")
                 assert record.value == b"value-%d" % sequence
                 assert record.key == b"key-%d" % (sequence % 97)
                 assert record.headers[1] == ("seq", b"again")

@@ -7,6 +7,7 @@ import pytest
 from kafka_utils import (
     AsyncConsumer,
     AsyncProducer,
+    ConfigurationError,
     KafkaSettings,
     TopicPartition,
 )
@@ -84,3 +85,12 @@ async def test_consume_transform_produce_commits_offsets_with_the_output(
 
     values = await read_committed(kafka_settings, sink, wait=3)
     assert values == [b"%d!" % i for i in range(20)]
+
+
+async def test_transaction_without_transactional_id_is_a_configuration_error(
+    kafka_settings: KafkaSettings,
+) -> None:
+    async with AsyncProducer(kafka_settings) as producer:
+        with pytest.raises(ConfigurationError, match="transactional_id"):
+            async with producer.transaction():
+                pass
