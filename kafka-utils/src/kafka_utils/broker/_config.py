@@ -149,6 +149,12 @@ def render_server_properties(
         "transaction.state.log.min.isr": str(min_isr),
         "share.coordinator.state.topic.replication.factor": str(replication),
         "share.coordinator.state.topic.min.isr": str(min_isr),
+        # The internal topics default to 50 partitions each, created on the first
+        # group or transaction request; a local broker on a laptop or a 2-core CI
+        # machine answers that first request much sooner with a few.
+        "offsets.topic.num.partitions": "5",
+        "transaction.state.log.num.partitions": "5",
+        "share.coordinator.state.topic.num.partitions": "5",
         "group.initial.rebalance.delay.ms": "0",
         # Tests rely on unknown topics being errors rather than created on use.
         "auto.create.topics.enable": "false",

@@ -19,8 +19,7 @@ from collections.abc import (
     Iterable,
     Mapping,
 )
-from types import TracebackType
-from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import confluent_kafka
 from confluent_kafka.admin import AdminClient
@@ -36,10 +35,13 @@ from kafka_utils._records import (
 from kafka_utils.client import _admin_groups, _admin_topics
 from kafka_utils.client._admin_requests import AdminRequests, LibrdkafkaLog
 from kafka_utils.client._config import build_config, create_native
-from kafka_utils.client._lifecycle import ClientState, require_started
+from kafka_utils.client._lifecycle import (
+    ClientLifecycle,
+    ClientState,
+    require_started,
+)
 from kafka_utils.errors import (
     BrokerUnavailableError,
-    ClientClosedError,
     translate_kafka_error,
 )
 from kafka_utils.settings import KafkaSettings
@@ -72,7 +74,7 @@ def _guarded(
     return guarded
 
 
-class AsyncAdmin:
+class AsyncAdmin(ClientLifecycle):
     """An asyncio Kafka admin client on librdkafka.
 
     ```python
@@ -117,33 +119,13 @@ class AsyncAdmin:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    @property
-    def state(self) -> ClientState:
-        """The lifecycle state: created, started, closing or closed."""
-        return self._state
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def start(self) -> None:
         """Check that the cluster answers; an admin that fails here is closed.
 
         Raises:
             BrokerUnavailableError: no broker answered within `connect_timeout`.
         """
-        if self._state is not ClientState.CREATED:
-            raise ClientClosedError(
-                f"AsyncAdmin cannot start: it is {self._state.value}"
-            )
+        self.require_created()
 
         try:
             await asyncio.wrap_future(

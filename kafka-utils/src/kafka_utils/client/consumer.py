@@ -20,8 +20,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
-from types import TracebackType
-from typing import Any, Generic, Self
+from typing import Any, Generic
 
 import confluent_kafka
 from typing_extensions import TypeVar
@@ -34,7 +33,11 @@ from kafka_utils.client._config import (
     create_native,
 )
 from kafka_utils.client._fetcher import FetchThread
-from kafka_utils.client._lifecycle import ClientState, require_started
+from kafka_utils.client._lifecycle import (
+    ClientLifecycle,
+    ClientState,
+    require_started,
+)
 from kafka_utils.errors import (
     ClientClosedError,
     ConfigurationError,
@@ -93,7 +96,7 @@ class _Batch:
         self.position = 0
 
 
-class AsyncConsumer(Generic[K, V]):
+class AsyncConsumer(ClientLifecycle, Generic[K, V]):
     """An asyncio Kafka consumer on librdkafka.
 
     ```python
@@ -193,26 +196,9 @@ class AsyncConsumer(Generic[K, V]):
         self._dropped_from: dict[tuple[str, int], int] = {}
 
     @property
-    def state(self) -> ClientState:
-        """The lifecycle state: created, started, closing or closed."""
-        return self._state
-
-    @property
     def group_id(self) -> str:
         """The consumer group id in use (generated when none was given)."""
         return str(self._config["group.id"])
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def start(self) -> None:
         """Check the cluster is reachable, subscribe, and start fetching.
@@ -220,10 +206,7 @@ class AsyncConsumer(Generic[K, V]):
         Raises:
             BrokerUnavailableError: no broker answered within `connect_timeout`.
         """
-        if self._state is not ClientState.CREATED:
-            raise ClientClosedError(
-                f"AsyncConsumer cannot start: it is {self._state.value}"
-            )
+        self.require_created()
 
         loop = asyncio.get_running_loop()
         self._loop = loop

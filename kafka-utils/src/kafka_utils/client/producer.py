@@ -17,7 +17,6 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self
 
 import confluent_kafka
@@ -31,7 +30,11 @@ from kafka_utils.client._config import (
     check_reachable,
     create_native,
 )
-from kafka_utils.client._lifecycle import ClientState, require_started
+from kafka_utils.client._lifecycle import (
+    ClientLifecycle,
+    ClientState,
+    require_started,
+)
 from kafka_utils.errors import (
     ClientClosedError,
     ConfigurationError,
@@ -161,7 +164,7 @@ def _delivery_target_types(
     return DeliveryFuture, BatchSlot
 
 
-class AsyncProducer(Generic[K, V]):
+class AsyncProducer(ClientLifecycle, Generic[K, V]):
     """An asyncio Kafka producer on librdkafka.
 
     Use it as an async context manager, or call `start()` and `close()`:
@@ -231,23 +234,6 @@ class AsyncProducer(Generic[K, V]):
         self._overflow: deque[tuple[float, dict[str, Any], Any]] = deque()
         self._overflow_timer: asyncio.TimerHandle | None = None
 
-    @property
-    def state(self) -> ClientState:
-        """The lifecycle state: created, started, closing or closed."""
-        return self._state
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def start(self) -> None:
         """Check the cluster is reachable and start serving delivery reports.
 
@@ -255,10 +241,7 @@ class AsyncProducer(Generic[K, V]):
             BrokerUnavailableError: no broker answered within `connect_timeout`.
             TransactionError: `init_transactions` failed for a transactional producer.
         """
-        if self._state is not ClientState.CREATED:
-            raise ClientClosedError(
-                f"AsyncProducer cannot start: it is {self._state.value}"
-            )
+        self.require_created()
 
         loop = asyncio.get_running_loop()
         self._loop = loop
