@@ -240,6 +240,21 @@ def _has_started(state_dir: Path, node: NodePorts) -> bool:
 
 
 def _log_excerpt(state_dir: Path, node: NodePorts) -> str:
+    """The log's first ERROR line (the cause) and its last lines (how it ended)."""
     path = log_path(state_dir, node.node_id)
     excerpt = tail(path, ERROR_LOG_LINES) or "(empty)"
-    return f"last lines of {path}:\n{excerpt}"
+    cause = _first_error(path)
+    found = f"first error: {cause}\n" if cause and cause not in excerpt else ""
+    return f"{found}last lines of {path}:\n{excerpt}"
+
+
+def _first_error(path: Path) -> str | None:
+    """The first ERROR or FATAL line of a broker log, if any."""
+    try:
+        with path.open(errors="replace") as log:
+            for line in log:
+                if "] ERROR " in line or "] FATAL " in line:
+                    return line.rstrip()
+    except OSError:
+        return None
+    return None

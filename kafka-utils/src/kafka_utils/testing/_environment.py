@@ -26,8 +26,8 @@ ENV_TEST_PORT = "KAFKA_UTILS_TEST_PORT"
 ENV_TEST_CLUSTER_PORT = "KAFKA_UTILS_TEST_CLUSTER_PORT"
 
 # Away from the 9092 a developer runs, and from each other's controller ports.
-DEFAULT_TEST_PORT = 39092
-DEFAULT_TEST_CLUSTER_PORT = 39192
+DEFAULT_TEST_PORT = 19192
+DEFAULT_TEST_CLUSTER_PORT = 19292
 
 
 def port_from_env(name: str, default: int) -> int:

@@ -33,9 +33,9 @@ Environment variables:
     KAFKA_UTILS_BOOTSTRAP: use this external broker instead of starting one; it is
         never stopped by the plugin.
     KAFKA_UTILS_CLUSTER_BOOTSTRAP: likewise for the three-node cluster.
-    KAFKA_UTILS_TEST_PORT: port of the test broker (default 39092, so it never
+    KAFKA_UTILS_TEST_PORT: port of the test broker (default 19192, so it never
         collides with a developer's broker on 9092).
-    KAFKA_UTILS_TEST_CLUSTER_PORT: first port of the test cluster (default 39192).
+    KAFKA_UTILS_TEST_CLUSTER_PORT: first port of the test cluster (default 19292).
     KAFKA_UTILS_CACHE_DIR, KAFKA_UTILS_STATE_DIR, JAVA_HOME: see
         `kafka_utils.broker`.
 """

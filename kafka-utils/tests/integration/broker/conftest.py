@@ -12,11 +12,13 @@ from kafka_utils.broker._process import port_is_free
 def pick_free_base_port(nodes: int) -> int:
     """A first port whose client and controller ports are all free right now.
 
-    Chosen at random from 41000-54000, away from 9092, the plugin's 39092/39192,
-    and the probe broker on 19092, so parallel runs rarely pick the same one.
+    Chosen at random from 12000-18900, so that the controller ports (base + 10001)
+    stay below Linux's ephemeral range (32768 and up), where an outgoing connection
+    could take a port between this check and the broker's bind; away from 9092 and
+    the plugin's 19192/19292.
     """
     for _ in range(500):
-        base = random.randrange(41000, 54000)
+        base = random.randrange(12000, 18900)
         ports = [base + i for i in range(nodes)]
         ports += [base + CONTROLLER_PORT_OFFSET + i for i in range(nodes)]
         if all(port_is_free(port) for port in ports):

@@ -16,8 +16,9 @@ from kafka_utils.client.admin import AsyncAdmin
 from kafka_utils.errors import LocalBrokerError
 from kafka_utils.settings import KafkaSettings
 
-# Apart from the plugin's brokers (39092, 39192-39194) and their controllers.
-FRESH_PORT = 39392
+# Apart from the plugin's brokers (19192, 19292-19294) and their controllers, and
+# below Linux's ephemeral range (32768 and up) like every port the tests bind.
+FRESH_PORT = 19392
 
 
 @pytest.fixture(scope="module")

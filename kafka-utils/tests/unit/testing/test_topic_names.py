@@ -62,7 +62,7 @@ def test_the_test_port_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(ENV_TEST_PORT, raising=False)
-    assert port_from_env(ENV_TEST_PORT, DEFAULT_TEST_PORT) == 39092
+    assert port_from_env(ENV_TEST_PORT, DEFAULT_TEST_PORT) == 19192
 
     monkeypatch.setenv(ENV_TEST_PORT, "40123")
     assert port_from_env(ENV_TEST_PORT, DEFAULT_TEST_PORT) == 40123
