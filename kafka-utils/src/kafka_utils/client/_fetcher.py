@@ -164,7 +164,7 @@ class FetchThread:
             self._before_consume()
             generation = self._generation
             try:
-                messages = native.consume(batch_size, poll_timeout)
+                messages = self._fetch_batch(native, batch_size, poll_timeout)
             except Exception as error:
                 self._room.release()
                 self._call_on_loop(self._on_error, error)
@@ -175,6 +175,27 @@ class FetchThread:
                 self._call_on_loop(self._on_batch, generation, messages)
             else:
                 self._room.release()
+
+    @staticmethod
+    def _fetch_batch(native: Any, batch_size: int, poll_timeout: float) -> list[Any]:
+        """Up to `batch_size` messages, handed over as soon as there is one.
+
+        librdkafka's batch consume waits until the batch is full or the timeout
+        passes, which at a low rate would hold every record for the whole timeout.
+        So: take what is already fetched without waiting; when nothing is, wait
+        for one message, then add whatever arrived with it.
+        """
+        messages: list[Any] = native.consume(batch_size, 0)
+        if messages:
+            return messages
+
+        first = native.poll(poll_timeout)
+        if first is None:
+            return messages
+        messages = [first]
+        if batch_size > 1:
+            messages += native.consume(batch_size - 1, 0)
+        return messages
 
     def _cancel_leftover_commands(self) -> None:
         while True:
