@@ -229,6 +229,18 @@ _set_headers = ConsumerRecord.__dict__["headers"].__set__
 _set_timestamp = ConsumerRecord.__dict__["timestamp_ms"].__set__
 
 
+CONSUMER_RECORD_SETTERS = (
+    _set_topic,
+    _set_partition,
+    _set_offset,
+    _set_key,
+    _set_value,
+    _set_headers,
+    _set_timestamp,
+)
+"""The slot setters of `ConsumerRecord`, in field order, for loops that build many."""
+
+
 def make_consumer_record(
     topic: str,
     partition: int,

@@ -32,6 +32,7 @@ from kafka_utils.client._config import (
     check_reachable,
     create_native,
 )
+from kafka_utils.client._convert import append_plain_records
 from kafka_utils.client._fetcher import FetchThread
 from kafka_utils.client._lifecycle import (
     ClientLifecycle,
@@ -562,7 +563,6 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         append = records.append
         batches = self._batches
         convert = self._convert
-        make = make_consumer_record
         plain = not (self._decode_keys or self._decode_values)
 
         while batches and len(records) < max_records:
@@ -570,12 +570,19 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             messages = batch.messages
             start = batch.position
             end = min(len(messages), start + max_records - len(records))
-            for index in range(start, end):
+            index = start
+            while index < end:
+                if plain:
+                    # The hot path: bytes in, bytes out, no decoding.
+                    index = append_plain_records(messages, index, end, append)
+                    if index == end:
+                        break
                 message = messages[index]
+                index += 1
                 if message.error() is not None:
                     if self._is_transient(message):
                         continue
-                    batch.position = index + 1
+                    batch.position = index
                     self._finish_batch_if_read(batch)
                     error = self._message_error(message)
                     if records:
@@ -583,25 +590,10 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
                         self._pending_error = error
                         return records
                     raise error
-                if plain:
-                    # The hot path: bytes in, bytes out, no decoding.
-                    headers = message.headers()
-                    append(
-                        make(
-                            message.topic(),
-                            message.partition(),
-                            message.offset(),
-                            message.key(),
-                            message.value(),
-                            tuple(headers) if headers else (),
-                            message.timestamp()[1],
-                        )
-                    )
-                    continue
                 try:
                     append(convert(message))
                 except SerializationError:
-                    batch.position = index + 1
+                    batch.position = index
                     self._finish_batch_if_read(batch)
                     if records:
                         self._pending_error = self._located_error(message)
