@@ -41,6 +41,7 @@ class DeliveryPoller:
         deliver: Callable[[list[DeliveryReport]], None],
         *,
         reports: list[DeliveryReport],
+        on_room: Callable[[], None],
         name: str,
         poll_interval: float = 0.1,
     ) -> None:
@@ -48,6 +49,9 @@ class DeliveryPoller:
         self._native = native
         self._loop = loop
         self._deliver = deliver
+        self._on_room = on_room
+        # Set by the loop while records wait for room in librdkafka's queue.
+        self.room_wanted = False
         self._poll_interval = poll_interval
         self._stopping = threading.Event()
         self._flush_requested = threading.Event()
@@ -107,7 +111,12 @@ class DeliveryPoller:
                     self._flush_requested.clear()
                     native.flush(0)
                 else:
-                    native.poll(interval)
+                    served = native.poll(interval)
+                    if served and self.room_wanted:
+                        # Deliveries freed room: let the loop move parked records
+                        # in now rather than at its next retry.
+                        self.room_wanted = False
+                        self._loop.call_soon_threadsafe(self._on_room)
             except Exception:
                 # A fatal producer error (fenced, for example) is raised by poll()
                 # as well as by every later send; keep serving what is left.

@@ -76,6 +76,8 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+_STARTED = ClientState.STARTED
+
 # How often parked records retry to enter librdkafka's full queue.
 _OVERFLOW_RETRY_SECONDS = 0.005
 
@@ -233,6 +235,8 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         # (deadline, produce arguments, future or batch slot).
         self._overflow: deque[tuple[float, dict[str, Any], Any]] = deque()
         self._overflow_timer: asyncio.TimerHandle | None = None
+        self._overflow_empty = asyncio.Event()
+        self._overflow_empty.set()
 
     async def start(self) -> None:
         """Check the cluster is reachable and start serving delivery reports.
@@ -252,6 +256,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
             loop,
             self._on_deliveries,
             reports=self._reports,
+            on_room=self._drain_overflow,
             name="kafka-utils-producer-poll",
         )
         self._poller.start()
@@ -449,10 +454,11 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         producer keeps pace with librdkafka itself. Delivery failures are not
         lost: `flush()` and `close()` raise `DeliveryError` listing them. Like
         `send_nowait`, it never blocks; when librdkafka's queue is full the record
-        waits in order on the Python side, so a long loop should yield to the event
-        loop now and then (any `await`) to let deliveries free room.
+        waits in order on the Python side; a long loop should `await drain()` now
+        and then, which waits only while records are parked.
         """
-        require_started(self._state, "AsyncProducer")
+        if self._state is not _STARTED:
+            require_started(self._state, "AsyncProducer")
         if (
             partition is None
             and timestamp_ms is None
@@ -478,6 +484,23 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
             topic, value, key, headers, partition, timestamp_ms
         )
         self._produce(arguments, None)
+
+    async def drain(self) -> None:
+        """Wait until no record waits for room in librdkafka's queue.
+
+        The back-pressure point for `produce()` and `send_nowait()` loops, like
+        `asyncio.StreamWriter.drain()`: it returns at once while the queue has
+        room, and otherwise waits until the records parked on the Python side
+        have entered it (or failed after `queue_full_timeout`).
+
+        ```python
+        for event in events:
+            producer.produce("events", event)
+            await producer.drain()
+        ```
+        """
+        if self._overflow:
+            await self._overflow_empty.wait()
 
     def _raise_forgotten_failures(self) -> None:
         if not self._forgotten_failure_count:
@@ -669,6 +692,9 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         assert self._loop is not None
         deadline = time.monotonic() + self._queue_full_timeout
         self._overflow.append((deadline, arguments, target))
+        self._overflow_empty.clear()
+        if self._poller is not None:
+            self._poller.room_wanted = True
         if self._overflow_timer is None:
             self._overflow_timer = self._loop.call_later(
                 _OVERFLOW_RETRY_SECONDS, self._drain_overflow
@@ -713,10 +739,13 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
             self._overflow_timer.cancel()
             self._overflow_timer = None
         if overflow:
-            assert self._loop is not None
+            assert self._loop is not None and self._poller is not None
+            self._poller.room_wanted = True
             self._overflow_timer = self._loop.call_later(
                 _OVERFLOW_RETRY_SECONDS, self._drain_overflow
             )
+        else:
+            self._overflow_empty.set()
 
     def _fail_target(self, target: Any, error: KafkaUtilsError) -> None:
         if target is None:
@@ -728,6 +757,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         while self._overflow:
             _, _, target = self._overflow.popleft()
             self._fail_target(target, error)
+        self._overflow_empty.set()
         if self._overflow_timer is not None:
             self._overflow_timer.cancel()
             self._overflow_timer = None

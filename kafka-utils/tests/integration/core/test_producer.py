@@ -237,3 +237,24 @@ async def test_fire_and_forget_failures_are_raised_by_flush(
         assert caught.value.count == 1
         assert isinstance(caught.value.failures[0], UnknownTopicError)
         await producer.flush()  # reported once, then cleared
+
+
+async def test_drain_holds_a_produce_loop_to_the_queue_size(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic()
+    most_parked = 0
+
+    async with AsyncProducer(
+        kafka_settings, queue_buffering_max_messages=100
+    ) as producer:
+        for i in range(3000):
+            producer.produce(topic, b"%d" % i)
+            most_parked = max(most_parked, len(producer._overflow))
+            await producer.drain()
+        await producer.flush()
+
+    # drain() returned only once parked records had entered librdkafka's queue.
+    assert most_parked <= 1
+    consumed = await read_all(kafka_settings, topic, 3000)
+    assert [r.value for r in consumed] == [b"%d" % i for i in range(3000)]
