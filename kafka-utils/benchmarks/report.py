@@ -84,8 +84,16 @@ def _java_version() -> str:
 
 
 def with_ratios(results: dict[str, Any]) -> dict[str, Any]:
-    """Add each row's ratio to kafka-utils' primary row (above 1: kafka-utils leads)."""
+    """Add each row's ratio to kafka-utils' primary row (above 1: kafka-utils leads).
+
+    A row whose runs all ended with no measured record (an end-to-end consumer that
+    never caught up) becomes n/a with that reason.
+    """
     for case in results["cases"]:
+        for row in case["rows"]:
+            if row["ok"] and not row["median"].get("records"):
+                row["ok"] = False
+                row["reason"] = "fell behind: no measured record arrived in time"
         primary = next(
             (r for r in case["rows"] if r["key"] == primary_key(case) and r["ok"]), None
         )
@@ -152,7 +160,7 @@ def print_table(results: dict[str, Any], stream: Any = sys.stdout) -> None:
         stream.write(f"\n== {case['id']}: {case['title']}\n   {case['settings']}\n")
         rows = [list(_COLUMNS)] + [_cells(case, row) for row in case["rows"]]
         widths = [
-            max(len(r[i]) for r in rows if not r[1].startswith("n/a") or i < 2)
+            max(len(r[i]) for r in rows if not r[1].startswith("n/a") or i == 0)
             for i in range(len(_COLUMNS))
         ]
         for cells in rows:
@@ -362,6 +370,7 @@ def _primary_label(target: dict[str, Any]) -> str:
 
 def main() -> None:
     results = with_ratios(json.loads((RESULTS / "latest.json").read_text()))
+    write_json(results)
     print_table(results)
     write_chart(results)
     write_docs(results)

@@ -98,7 +98,8 @@ def _settings(budget_s: float, timeout_s: float) -> list[str]:
         f"linger.ms={THROUGHPUT_LINGER_MS} (0 for the awaited and end-to-end cases); batch.size={BATCH_BYTES:,} bytes "
         "(librdkafka `batch.size`, aiokafka `max_batch_size`, kafka-python `batch_size`, Java `batch.size`).",
         f"Fire-and-forget: clients that return a future per record keep at most {FIRE_WINDOW:,} unacknowledged "
-        "(the oldest is awaited); confluent-kafka's Producer and kafka-utils `produce()` are bounded by librdkafka's "
+        "(the oldest is awaited); confluent-kafka's Producer (polls on BufferError) and kafka-utils `produce()` (awaits `drain()` every 1,024 "
+        "records) are bounded by librdkafka's "
         "queue (100,000 records); `send_batch` sends chunks of 10,000 records.",
         "Awaited produce: k tasks each awaiting its send (threads and callbacks for the synchronous clients); "
         "AIOProducer gets a buffer of k records and a task polling its deliveries.",

@@ -65,6 +65,10 @@ _DEFAULTS: dict[str, Any] = {
     "enable.auto.offset.store": False,
     "auto.offset.reset": "earliest",
     "partition.assignment.strategy": "cooperative-sticky",
+    # librdkafka waits this long before fetching again once its local queue has
+    # reached queued.min.messages (default 1000 ms), which caps a fast reader at a
+    # few hundred thousand records/s; the benchmarks measured 1.0M+/s with 10 ms.
+    "fetch.queue.backoff.ms": 10,
 }
 
 # librdkafka error names that are reported on a message but are not fatal for the
