@@ -7,6 +7,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 # Fire-and-forget loops look at the clock once every this many records.
 CLOCK_EVERY = 4096
@@ -110,3 +111,17 @@ class E2EPlan:
     def measured(self) -> int:
         """Records after the warm-up."""
         return self.total - self.warm
+
+    def mark(self, meter: Any, index: int) -> None:
+        """Start the meter after the warm-up and mark the half-way point."""
+        if index == self.warm:
+            meter.start()
+        elif index == self.half:
+            meter.mark_half()
+
+    def record(self, latencies: list[int], now_ns: int, value: bytes) -> bool:
+        """Note one received record's latency; True when it was the last one."""
+        stamp, index = read_stamp(value)
+        if index >= self.warm:
+            latencies.append(now_ns - stamp)
+        return index == self.total - 1

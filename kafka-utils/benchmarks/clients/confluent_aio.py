@@ -26,7 +26,6 @@ from clients._common import (
     catch_up,
     pace_async,
     payload,
-    read_stamp,
     stamped,
     transform,
 )
@@ -192,20 +191,13 @@ async def e2e(spec: Spec, meter: Meter) -> None:
             for message in await fetch():
                 if message.error() is not None:
                     continue
-                now = time.perf_counter_ns()
-                stamp, index = read_stamp(message.value())
-                if index >= plan.warm:
-                    latencies.append(now - stamp)
-                if index == plan.total - 1:
+                if plan.record(latencies, time.perf_counter_ns(), message.value()):
                     return
 
     sends: set[asyncio.Task[Any]] = set()
 
     def send(index: int) -> None:
-        if index == plan.warm:
-            meter.start()
-        elif index == plan.half:
-            meter.mark_half()
+        plan.mark(meter, index)
         task = asyncio.ensure_future(
             producer.produce(spec.topic, stamped(index, case.size), partition=0)
         )

@@ -22,7 +22,6 @@ from clients._common import (
     StallError,
     pace_sync,
     payload,
-    read_stamp,
     stamped,
     transform,
 )
@@ -224,10 +223,7 @@ def e2e(spec: Spec, meter: Meter) -> None:
     latencies = meter.latencies_ns
 
     def send(index: int) -> None:
-        if index == plan.warm:
-            meter.start()
-        elif index == plan.half:
-            meter.mark_half()
+        plan.mark(meter, index)
         producer.produce(spec.topic, stamped(index, case.size), partition=0)
         producer.poll(0)
 
@@ -246,10 +242,7 @@ def e2e(spec: Spec, meter: Meter) -> None:
                 raise StallError("end-to-end consumer stalled")
             continue
         last = time.perf_counter()
-        stamp, index = read_stamp(message.value())
-        if index >= plan.warm:
-            latencies.append(time.perf_counter_ns() - stamp)
-        if index == plan.total - 1:
+        if plan.record(latencies, time.perf_counter_ns(), message.value()):
             break
     sender.join()
     meter.stop(len(latencies), case.size, capped=len(latencies) < plan.measured)

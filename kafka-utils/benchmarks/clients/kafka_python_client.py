@@ -18,7 +18,6 @@ from clients._common import (
     StallError,
     pace_sync,
     payload,
-    read_stamp,
     stamped,
     transform,
 )
@@ -223,10 +222,7 @@ def e2e(spec: Spec, meter: Meter) -> None:
     latencies = meter.latencies_ns
 
     def send(index: int) -> None:
-        if index == plan.warm:
-            meter.start()
-        elif index == plan.half:
-            meter.mark_half()
+        plan.mark(meter, index)
         producer.send(spec.topic, stamped(index, case.size), partition=0)
 
     sender = threading.Thread(target=pace_sync, args=(case.rate, plan.total, send))
@@ -246,11 +242,10 @@ def e2e(spec: Spec, meter: Meter) -> None:
             for records in batches.values():
                 last = time.perf_counter()
                 for record in records:
-                    now = time.perf_counter_ns()
-                    stamp, index = read_stamp(record.value)
-                    if index >= plan.warm:
-                        latencies.append(now - stamp)
-                    finished = finished or index == plan.total - 1
+                    last_one = plan.record(
+                        latencies, time.perf_counter_ns(), record.value
+                    )
+                    finished = finished or last_one
         sender.join()
         meter.stop(len(latencies), case.size, capped=len(latencies) < plan.measured)
     finally:

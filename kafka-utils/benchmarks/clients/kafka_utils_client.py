@@ -15,7 +15,6 @@ from clients._common import (
     catch_up,
     pace_async,
     payload,
-    read_stamp,
     stamped,
     transform,
 )
@@ -274,18 +273,11 @@ async def e2e(spec: Spec, meter: Meter) -> None:
 
         async def read() -> None:
             async for record in consumer:
-                now = time.perf_counter_ns()
-                stamp, index = read_stamp(record.value or b"")
-                if index >= plan.warm:
-                    latencies.append(now - stamp)
-                if index == plan.total - 1:
+                if plan.record(latencies, time.perf_counter_ns(), record.value or b""):
                     return
 
         def send(index: int) -> None:
-            if index == plan.warm:
-                meter.start()
-            elif index == plan.half:
-                meter.mark_half()
+            plan.mark(meter, index)
             producer.send_nowait(spec.topic, stamped(index, case.size), partition=0)
 
         reader = asyncio.create_task(read())
