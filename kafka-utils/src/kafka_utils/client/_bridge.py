@@ -5,6 +5,12 @@ calls `poll()` or `consume()`, and those calls block. Each client therefore owns
 daemon thread for them. Work crosses to the loop once per batch through
 `loop.call_soon_threadsafe`, never once per message: a thread hop costs a wake-up of
 the loop's selector, far more than resolving a future.
+
+While the loop is busy sending, the producer also serves reports on the loop itself
+(`serve_here`), and the polling thread steps aside. confluent-kafka takes the GIL
+once per delivery callback; a polling thread contending with a busy loop for it
+waits on every record, which halves what a sending loop can push. See
+docs/adr/0003-asyncio-bridge-threads.md.
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ class DeliveryPoller:
         self._on_room = on_room
         # Set by the loop while records wait for room in librdkafka's queue.
         self.room_wanted = False
+        # True while the loop serves reports itself; the thread waits meanwhile.
+        self.loop_serving = False
+        self._thread_may_serve = threading.Event()
         self._poll_interval = poll_interval
         self._stopping = threading.Event()
         self._flush_requested = threading.Event()
@@ -79,6 +88,7 @@ class DeliveryPoller:
     def stop(self, timeout: float | None = None) -> None:
         """Stop the thread after its current poll; hand over what it collected."""
         self._stopping.set()
+        self._thread_may_serve.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -89,6 +99,30 @@ class DeliveryPoller:
         batch = reports[:count]
         del reports[:count]
         return batch
+
+    def serve_here(self) -> None:
+        """Serve the reports librdkafka has ready on the loop, and deliver them.
+
+        Called on the loop while it is sending. When reports are found, the loop
+        takes over from the polling thread: it serves again at each of its
+        iterations for as long as that keeps finding reports, and hands back to
+        the thread at the first iteration that finds none.
+        """
+        if self._native.poll(0) and not self.loop_serving:
+            self._thread_may_serve.clear()
+            self.loop_serving = True
+            self._loop.call_soon(self._serve_while_busy)
+        if self.reports:
+            self._deliver(self.take_reports())
+
+    def _serve_while_busy(self) -> None:
+        if self._native.poll(0) and not self._stopping.is_set():
+            self._loop.call_soon(self._serve_while_busy)
+        else:
+            self.loop_serving = False
+            self._thread_may_serve.set()
+        if self.reports:
+            self._deliver(self.take_reports())
 
     def hand_over(self) -> None:
         """Pass every collected report to the loop in one call."""
@@ -110,6 +144,8 @@ class DeliveryPoller:
                 if self._flush_requested.is_set():
                     self._flush_requested.clear()
                     native.flush(0)
+                elif self.loop_serving:
+                    self._thread_may_serve.wait(interval)
                 else:
                     served = native.poll(interval)
                     if served and self.room_wanted:

@@ -81,6 +81,10 @@ _STARTED = ClientState.STARTED
 # How often parked records retry to enter librdkafka's full queue.
 _OVERFLOW_RETRY_SECONDS = 0.005
 
+# A sending loop serves delivery reports itself once per this many records (a power
+# of two, tested with a mask); see DeliveryPoller.serve_here.
+_SERVE_EVERY = 64
+
 
 @dataclass(frozen=True, slots=True)
 class ProducerRecord(Generic[K, V]):
@@ -231,6 +235,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         self._forgotten_failures: list[KafkaUtilsError] = []
         self._forgotten_failure_count = 0
         self._in_flight = 0
+        self._sends = 0
         # Records waiting for room in librdkafka's queue, oldest first:
         # (deadline, produce arguments, future or batch slot).
         self._overflow: deque[tuple[float, dict[str, Any], Any]] = deque()
@@ -428,6 +433,9 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         self._poller.request_flush()
         # len(producer) is librdkafka's count of records not yet reported.
         while self._in_flight or self._overflow or len(self._native):
+            self._serve_deliveries()
+            if not (self._in_flight or self._overflow or len(self._native)):
+                break
             if deadline is not None and loop.time() >= deadline:
                 raise KafkaTimeoutError(
                     f"flush timed out after {timeout}s with "
@@ -472,6 +480,9 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
                 self._native.produce(
                     topic, value, key, on_delivery=self._forget_callback
                 )
+                self._sends += 1
+                if not self._sends & (_SERVE_EVERY - 1):
+                    self._serve_deliveries()
                 return
             except BufferError:
                 pass
@@ -646,6 +657,14 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
 
         if target is not None:
             self._in_flight += 1
+        self._sends += 1
+        if not self._sends & (_SERVE_EVERY - 1):
+            self._serve_deliveries()
+
+    def _serve_deliveries(self) -> None:
+        """Serve delivery reports on the loop while it is busy sending."""
+        assert self._poller is not None
+        self._poller.serve_here()
 
     def _on_deliveries(self, reports: list[DeliveryReport]) -> None:
         """Resolve a batch of delivery reports on the loop."""

@@ -66,6 +66,29 @@ async def test_send_nowait_resolves_every_future_in_order(
     assert offsets == list(range(2000))
 
 
+async def test_busy_senders_and_a_later_lone_send_all_resolve(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    """A sending loop serves its own delivery reports, then hands back to the thread.
+
+    If the hand-back were lost, the lone send after the burst would never resolve.
+    """
+    topic = await new_topic()
+
+    async with AsyncProducer(kafka_settings) as producer:
+
+        async def sender(count: int) -> list[RecordMetadata]:
+            return [await producer.send(topic, b"x") for _ in range(count)]
+
+        results = await asyncio.gather(*(sender(20) for _ in range(500)))
+        await asyncio.sleep(0.3)
+        lone = await asyncio.wait_for(producer.send(topic, b"lone"), 10)
+
+    offsets = sorted(metadata.offset for batch in results for metadata in batch)
+    assert offsets == list(range(10_000))
+    assert lone.offset == 10_000
+
+
 async def test_send_batch_reports_each_outcome_and_keeps_headers(
     kafka_settings: KafkaSettings, new_topic: TopicFactory
 ) -> None:

@@ -1,0 +1,101 @@
+"""DeliveryPoller's hand-over between the loop and its thread, on a scripted native.
+
+The native producer here is a stand-in for librdkafka's poll queue: `poll()` runs
+the delivery callbacks that were queued, as librdkafka does, and returns how many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from kafka_utils.client._bridge import DeliveryPoller, DeliveryReport
+
+
+class ScriptedNative:
+    def __init__(self) -> None:
+        self.ready: list[Callable[[], None]] = []
+
+    def poll(self, timeout: float) -> int:
+        served, self.ready = self.ready, []
+        for callback in served:
+            callback()
+        return len(served)
+
+    def flush(self, timeout: float) -> int:
+        return self.poll(timeout)
+
+
+def make_poller(
+    native: ScriptedNative, loop: asyncio.AbstractEventLoop
+) -> tuple[DeliveryPoller, list[list[DeliveryReport]]]:
+    reports: list[DeliveryReport] = []
+    delivered: list[list[DeliveryReport]] = []
+    poller = DeliveryPoller(
+        native,
+        loop,
+        delivered.append,
+        reports=reports,
+        on_room=lambda: None,
+        name="test-poll",
+        poll_interval=0.01,
+    )
+    return poller, delivered
+
+
+def queue_report(native: ScriptedNative, poller: DeliveryPoller, target: Any) -> None:
+    native.ready.append(lambda: poller.reports.append((target, None, None)))
+
+
+async def test_the_loop_serves_while_reports_keep_coming_then_hands_back() -> None:
+    native = ScriptedNative()
+    poller, delivered = make_poller(native, asyncio.get_running_loop())
+
+    queue_report(native, poller, "first")
+    poller.serve_here()
+    assert delivered == [[("first", None, None)]]
+    assert poller.loop_serving
+
+    # The next loop iteration still finds a report: the loop keeps serving.
+    queue_report(native, poller, "second")
+    await asyncio.sleep(0)
+    assert delivered[-1] == [("second", None, None)]
+    assert poller.loop_serving
+
+    # An iteration that finds nothing hands back to the thread.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not poller.loop_serving
+
+
+async def test_an_empty_serve_leaves_the_thread_in_charge() -> None:
+    native = ScriptedNative()
+    poller, delivered = make_poller(native, asyncio.get_running_loop())
+
+    poller.serve_here()
+
+    assert not poller.loop_serving
+    assert delivered == []
+
+
+async def test_the_thread_delivers_after_the_loop_hands_back() -> None:
+    native = ScriptedNative()
+    poller, delivered = make_poller(native, asyncio.get_running_loop())
+    poller.start()
+    try:
+        queue_report(native, poller, "served by the loop")
+        poller.serve_here()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not poller.loop_serving
+
+        queue_report(native, poller, "served by the thread")
+        for _ in range(100):
+            if len(delivered) == 2:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await asyncio.to_thread(poller.stop, 5.0)
+
+    assert delivered[1] == [("served by the thread", None, None)]
