@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 __all__ = [
     "ConsumerRecord",
@@ -55,9 +55,27 @@ class RecordMetadata:
     timestamp_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
+_RECORD_FIELDS = (
+    "topic",
+    "partition",
+    "offset",
+    "key",
+    "value",
+    "headers",
+    "timestamp_ms",
+)
+
+
 class ConsumerRecord(Generic[K, V]):
     """A record read by `AsyncConsumer`, with its key and value deserialized.
+
+    Records are immutable, compare and hash by their fields, and pickle as plain
+    values. `ConsumerRecord(topic, partition, offset, key, value, headers,
+    timestamp_ms)` builds one that holds its fields, for tests and for handlers
+    that take records. The consumer hands out views over librdkafka's messages
+    instead, which read each field only when asked: on the consume path, building
+    seven fields per record cost more than everything else the consumer does
+    (see docs/adr/0005-python-side-cost-per-record.md).
 
     Attributes:
         topic: the topic it was read from.
@@ -69,18 +87,139 @@ class ConsumerRecord(Generic[K, V]):
         timestamp_ms: the record timestamp in milliseconds since the epoch.
     """
 
-    topic: str
-    partition: int
-    offset: int
-    key: K | None
-    value: V | None
-    headers: Headers
-    timestamp_ms: int | None
+    __slots__ = ()
+    __match_args__ = (
+        "topic",
+        "partition",
+        "offset",
+        "key",
+        "value",
+        "headers",
+        "timestamp_ms",
+    )
+
+    if TYPE_CHECKING:
+
+        @property
+        def topic(self) -> str: ...
+        @property
+        def partition(self) -> int: ...
+        @property
+        def offset(self) -> int: ...
+        @property
+        def key(self) -> K | None: ...
+        @property
+        def value(self) -> V | None: ...
+        @property
+        def headers(self) -> Headers: ...
+        @property
+        def timestamp_ms(self) -> int | None: ...
+
+    def __new__(
+        cls,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: K | None,
+        value: V | None,
+        headers: Headers,
+        timestamp_ms: int | None,
+    ) -> ConsumerRecord[K, V]:
+        return make_consumer_record(
+            topic, partition, offset, key, value, tuple(headers), timestamp_ms
+        )
 
     @property
     def topic_partition(self) -> TopicPartition:
         """The partition this record belongs to."""
         return TopicPartition(self.topic, self.partition)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.topic,
+            self.partition,
+            self.offset,
+            self.key,
+            self.value,
+            self.headers,
+            self.timestamp_ms,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ConsumerRecord):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(
+            f"{name}={field!r}"
+            for name, field in zip(_RECORD_FIELDS, self._fields(), strict=True)
+        )
+        return f"ConsumerRecord({fields})"
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (ConsumerRecord, self._fields())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+
+class _StoredRecord(ConsumerRecord[Any, Any]):
+    """A `ConsumerRecord` that holds its fields: built by hand or decoded."""
+
+    __slots__ = _RECORD_FIELDS
+
+
+class _MessageRecord(ConsumerRecord[Any, Any]):
+    """A `ConsumerRecord` over librdkafka's message, read field by field.
+
+    The message is a confluent-kafka `Message` (or anything with its accessors);
+    keys and values are its bytes, undecoded.
+    """
+
+    __slots__ = ("_message",)
+    _message: Any
+
+    @property
+    def topic(self) -> str:
+        topic: str = self._message.topic()
+        return topic
+
+    @property
+    def partition(self) -> int:
+        partition: int = self._message.partition()
+        return partition
+
+    @property
+    def offset(self) -> int:
+        offset: int = self._message.offset()
+        return offset
+
+    @property
+    def key(self) -> bytes | None:
+        key: bytes | None = self._message.key()
+        return key
+
+    @property
+    def value(self) -> bytes | None:
+        value: bytes | None = self._message.value()
+        return value
+
+    @property
+    def headers(self) -> Headers:
+        headers = self._message.headers()
+        return tuple(headers) if headers else ()
+
+    @property
+    def timestamp_ms(self) -> int | None:
+        timestamp: int = self._message.timestamp()[1]
+        return timestamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,34 +350,26 @@ class OffsetReset:
     new_offset: int
 
 
-# Fast constructors for the two records built once per message.
+# Fast constructors for the records built once per message.
 #
 # A frozen dataclass's generated __init__ assigns every field through
 # object.__setattr__, which costs about three times what writing the slots directly
-# does; on the consume and delivery paths that was most of the Python time spent
-# per record. These build the very same instances (equal, hashable, immutable, same
+# does. These build the very same instances (equal, hashable, immutable, same
 # repr) by setting the slots through their descriptors.
 
 _new_instance = object.__new__
-_set_topic = ConsumerRecord.__dict__["topic"].__set__
-_set_partition = ConsumerRecord.__dict__["partition"].__set__
-_set_offset = ConsumerRecord.__dict__["offset"].__set__
-_set_key = ConsumerRecord.__dict__["key"].__set__
-_set_value = ConsumerRecord.__dict__["value"].__set__
-_set_headers = ConsumerRecord.__dict__["headers"].__set__
-_set_timestamp = ConsumerRecord.__dict__["timestamp_ms"].__set__
+_set_message = _MessageRecord.__dict__["_message"].__set__
+_set_topic = _StoredRecord.__dict__["topic"].__set__
+_set_partition = _StoredRecord.__dict__["partition"].__set__
+_set_offset = _StoredRecord.__dict__["offset"].__set__
+_set_key = _StoredRecord.__dict__["key"].__set__
+_set_value = _StoredRecord.__dict__["value"].__set__
+_set_headers = _StoredRecord.__dict__["headers"].__set__
+_set_timestamp = _StoredRecord.__dict__["timestamp_ms"].__set__
 
-
-CONSUMER_RECORD_SETTERS = (
-    _set_topic,
-    _set_partition,
-    _set_offset,
-    _set_key,
-    _set_value,
-    _set_headers,
-    _set_timestamp,
-)
-"""The slot setters of `ConsumerRecord`, in field order, for loops that build many."""
+MESSAGE_RECORD_BUILDER = (_new_instance, _MessageRecord, _set_message)
+"""What a loop needs to wrap librdkafka messages as records: `create(cls)`, then
+`set_message(record, message)`."""
 
 
 def make_consumer_record(
@@ -250,8 +381,8 @@ def make_consumer_record(
     headers: Headers,
     timestamp_ms: int | None,
 ) -> ConsumerRecord[Any, Any]:
-    """Build a `ConsumerRecord` without the dataclass __init__ (see above)."""
-    record: ConsumerRecord[Any, Any] = _new_instance(ConsumerRecord)
+    """Build a `ConsumerRecord` that holds its fields, without `__init__` checks."""
+    record: ConsumerRecord[Any, Any] = _new_instance(_StoredRecord)
     _set_topic(record, topic)
     _set_partition(record, partition)
     _set_offset(record, offset)
@@ -259,6 +390,13 @@ def make_consumer_record(
     _set_value(record, value)
     _set_headers(record, headers)
     _set_timestamp(record, timestamp_ms)
+    return record
+
+
+def message_record(message: Any) -> ConsumerRecord[Any, Any]:
+    """A `ConsumerRecord` over one librdkafka message, with undecoded key and value."""
+    record: ConsumerRecord[Any, Any] = _new_instance(_MessageRecord)
+    _set_message(record, message)
     return record
 
 

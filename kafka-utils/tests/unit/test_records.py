@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 
 from kafka_utils import ConsumerRecord, RecordMetadata, TopicPartition
-from kafka_utils._records import make_consumer_record, make_record_metadata
+from kafka_utils._records import (
+    make_consumer_record,
+    make_record_metadata,
+    message_record,
+)
 from kafka_utils.client._convert import append_plain_records
 
 
@@ -56,6 +61,52 @@ def test_fast_consumer_records_equal_normally_built_ones() -> None:
     assert fast.topic_partition == TopicPartition("t", 1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.offset = 6  # type: ignore[misc]
+
+
+def test_a_record_over_a_message_equals_one_holding_the_same_fields() -> None:
+    view = message_record(FakeMessage(7, [("h", b"1")]))
+    stored = ConsumerRecord(
+        "orders", 2, 7, b"k", b"v7", (("h", b"1"),), 1_700_000_000_000
+    )
+
+    assert isinstance(view, ConsumerRecord)
+    assert view == stored and stored == view
+    assert hash(view) == hash(stored)
+    assert repr(view) == repr(stored)
+    assert view.topic_partition == TopicPartition("orders", 2)
+    assert view != message_record(FakeMessage(8, [("h", b"1")]))
+
+
+def test_a_record_over_a_message_is_read_only() -> None:
+    view = message_record(FakeMessage(7, None))
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.value = b"other"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del view.offset
+    assert view.value == b"v7"
+    assert view.headers == ()
+
+
+def test_records_pickle_as_plain_values() -> None:
+    view = message_record(FakeMessage(7, [("h", b"1")]))
+
+    restored = pickle.loads(pickle.dumps(view))
+
+    assert restored == view
+    assert restored.headers == (("h", b"1"),)
+
+
+def test_records_match_by_field_position() -> None:
+    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        "orders", 2, 7, None, b"v", (), None
+    )
+
+    match record:
+        case ConsumerRecord("orders", partition, offset):
+            assert (partition, offset) == (2, 7)
+        case _:
+            pytest.fail("the record did not match by position")
 
 
 def test_fast_record_metadata_equals_a_normally_built_one() -> None:

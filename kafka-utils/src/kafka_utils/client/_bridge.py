@@ -10,7 +10,7 @@ While the loop is busy sending, the producer also serves reports on the loop its
 (`serve_here`), and the polling thread steps aside. confluent-kafka takes the GIL
 once per delivery callback; a polling thread contending with a busy loop for it
 waits on every record, which halves what a sending loop can push. See
-docs/adr/0003-asyncio-bridge-threads.md.
+docs/adr/0006-busy-loop-serves-delivery-reports.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""Turns librdkafka messages into `ConsumerRecord`s: the consumer's hot loop.
+"""Wraps librdkafka messages as `ConsumerRecord`s: the consumer's hot loop.
 
-The loop builds each record by writing its slots directly (see `_records`), with
-every setter in a local variable, so that the only per-message Python work is the
-message's accessor calls and the slot writes.
+Each record is a view over its message (see `_records`): the loop only checks the
+message for an error, creates the record and writes its one slot, with every callable
+in a local variable.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from kafka_utils._records import CONSUMER_RECORD_SETTERS, ConsumerRecord
+from kafka_utils._records import MESSAGE_RECORD_BUILDER, ConsumerRecord
 
 __all__ = ["append_plain_records"]
 
@@ -26,18 +26,7 @@ def append_plain_records(
     Stops at the first message that carries an error and returns its index, or
     returns `end` when every message became a record.
     """
-    create = object.__new__
-    record_type = ConsumerRecord
-    (
-        set_topic,
-        set_partition,
-        set_offset,
-        set_key,
-        set_value,
-        set_headers,
-        set_timestamp,
-    ) = CONSUMER_RECORD_SETTERS
-    empty: tuple[tuple[str, bytes | None], ...] = ()
+    create, record_type, set_message = MESSAGE_RECORD_BUILDER
 
     for index in range(start, end):
         message = messages[index]
@@ -45,13 +34,6 @@ def append_plain_records(
             return index
 
         record = create(record_type)
-        set_topic(record, message.topic())
-        set_partition(record, message.partition())
-        set_offset(record, message.offset())
-        set_key(record, message.key())
-        set_value(record, message.value())
-        headers = message.headers()
-        set_headers(record, tuple(headers) if headers else empty)
-        set_timestamp(record, message.timestamp()[1])
+        set_message(record, message)
         append(record)
     return end

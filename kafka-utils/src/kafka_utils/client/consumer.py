@@ -25,7 +25,12 @@ from typing import Any, Generic
 import confluent_kafka
 from typing_extensions import TypeVar
 
-from kafka_utils._records import ConsumerRecord, TopicPartition, make_consumer_record
+from kafka_utils._records import (
+    ConsumerRecord,
+    TopicPartition,
+    make_consumer_record,
+    message_record,
+)
 from kafka_utils.client._config import (
     LIBRDKAFKA_LOGGER,
     build_config,
@@ -332,8 +337,8 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
                         record = self._convert(message)
                     except SerializationError:
                         raise self._located_error(message) from None
-                    self._positions[(record.topic, record.partition)] = (
-                        record.offset + 1
+                    self._positions[(message.topic(), message.partition())] = (
+                        message.offset() + 1
                     )
                     return record
                 if not self._is_transient(message):
@@ -635,6 +640,9 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             self._fetcher.release()
 
     def _convert(self, message: Any) -> ConsumerRecord[K, V]:
+        if not (self._decode_keys or self._decode_values):
+            return message_record(message)
+
         key = message.key()
         value = message.value()
         if self._decode_keys and key is not None:
