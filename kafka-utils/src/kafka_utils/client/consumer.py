@@ -96,14 +96,20 @@ _UNKNOWN_TOPIC_ERRORS = frozenset({"UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC"})
 
 
 class _Batch:
-    """A batch handed over by the fetch thread, read from `position` on."""
+    """A batch handed over by the fetch thread, read from `position` on.
 
-    __slots__ = ("generation", "messages", "position")
+    Messages before `settled` have had their offsets noted as positions; those from
+    `settled` to `position` were returned but are noted lazily (`_settle_positions`),
+    so that returning a record costs no dictionary write.
+    """
+
+    __slots__ = ("generation", "messages", "position", "settled")
 
     def __init__(self, generation: int, messages: list[Any]) -> None:
         self.generation = generation
         self.messages = messages
         self.position = 0
+        self.settled = 0
 
 
 class AsyncConsumer(ClientLifecycle, Generic[K, V]):
@@ -181,6 +187,8 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         self._value_serializer: Serializer[Any] = value_serializer or BytesSerializer()
         self._decode_keys = type(self._key_serializer) is not BytesSerializer
         self._decode_values = type(self._value_serializer) is not BytesSerializer
+        # Bytes in, bytes out: records are views over the messages (ADR 0007).
+        self._plain = not (self._decode_keys or self._decode_values)
         self._on_assigned = on_assigned
         self._on_revoked = on_revoked
         self._on_lost = on_lost
@@ -329,18 +337,17 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
                 message = messages[position]
                 batch.position = position + 1
                 if position + 1 == len(messages):
+                    self._settle_positions(batch)
                     batches.popleft()
                     assert self._fetcher is not None
                     self._fetcher.release()
                 if message.error() is None:
+                    if self._plain:
+                        return message_record(message)
                     try:
-                        record = self._convert(message)
+                        return self._convert(message)
                     except SerializationError:
                         raise self._located_error(message) from None
-                    self._positions[(message.topic(), message.partition())] = (
-                        message.offset() + 1
-                    )
-                    return record
                 if not self._is_transient(message):
                     raise self._message_error(message)
             elif self._pending_error is not None:
@@ -388,6 +395,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             f"seek {partition.topic} [{partition.partition}] to {offset}",
             discard=[partition],
         )
+        self._settle_head_positions()
         self._positions[(partition.topic, partition.partition)] = offset
 
     async def seek_to_timestamp(
@@ -434,6 +442,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
 
         # The command's answer arrives after every batch fetched before the pause,
         # so _dropped_from now knows the first record dropped per partition.
+        self._settle_head_positions()
         rewind = []
         for key in keys:
             dropped_from = self._dropped_from.pop(key, None)
@@ -459,6 +468,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
 
     async def position(self, partition: TopicPartition) -> int | None:
         """The offset of the next record `getmany` or iteration returns, if known."""
+        self._settle_head_positions()
         known = self._positions.get((partition.topic, partition.partition))
         if known is not None:
             return known
@@ -572,7 +582,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         append = records.append
         batches = self._batches
         convert = self._convert
-        plain = not (self._decode_keys or self._decode_values)
+        plain = self._plain
 
         while batches and len(records) < max_records:
             batch = batches[0]
@@ -611,25 +621,35 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             batch.position = end
             self._finish_batch_if_read(batch)
 
-        if records:
-            self._remember_positions(records)
         return records
 
-    def _remember_positions(self, records: list[ConsumerRecord[K, V]]) -> None:
-        """Note the next offset per partition from the last record of each."""
-        # Walking backwards, the first record seen per partition is its last; stop
+    def _settle_head_positions(self) -> None:
+        """Note the positions of records returned from the batch being read."""
+        if self._batches:
+            self._settle_positions(self._batches[0])
+
+    def _settle_positions(self, batch: _Batch) -> None:
+        """Note the next offset per partition of the records returned from `batch`."""
+        messages = batch.messages
+        settled = batch.settled
+        batch.settled = batch.position
+        # Walking backwards, the first message seen per partition is its last; stop
         # once every assigned partition has been seen (one step for one partition).
         assigned = len(self._assignment)
         latest: dict[tuple[str, int], int] = {}
-        for record in reversed(records):
-            key = (record.topic, record.partition)
+        for index in range(batch.position - 1, settled - 1, -1):
+            message = messages[index]
+            if message.error() is not None:
+                continue
+            key = (message.topic(), message.partition())
             if key not in latest:
-                latest[key] = record.offset + 1
+                latest[key] = message.offset() + 1
                 if len(latest) == assigned:
                     break
         self._positions.update(latest)
 
     def _finish_batch_if_read(self, batch: _Batch) -> None:
+        self._settle_positions(batch)
         if (
             batch.position >= len(batch.messages)
             and self._batches
@@ -640,9 +660,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             self._fetcher.release()
 
     def _convert(self, message: Any) -> ConsumerRecord[K, V]:
-        if not (self._decode_keys or self._decode_values):
-            return message_record(message)
-
+        """Build a record with its key and value decoded (the non-plain path)."""
         key = message.key()
         value = message.value()
         if self._decode_keys and key is not None:
@@ -750,6 +768,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         if not keys:
             return
         assert self._fetcher is not None
+        self._settle_head_positions()
         kept: deque[_Batch] = deque()
         for batch in self._batches:
             remaining = []

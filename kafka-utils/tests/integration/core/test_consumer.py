@@ -193,6 +193,42 @@ async def test_pausing_a_partition_before_reading_it_loses_nothing(
     assert offsets == [(p, o) for p in (0, 1) for o in range(300)]
 
 
+async def test_iteration_positions_survive_a_pause_in_the_middle_of_a_batch(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    """Positions of iterated records are noted lazily; pause must still see them."""
+    topic = await new_topic(partitions=2)
+    await produce(kafka_settings, topic, 200, partition=0)
+    await produce(kafka_settings, topic, 200, partition=1)
+    paused = TopicPartition(topic, 0)
+    read: list[tuple[int, int]] = []
+
+    async with AsyncConsumer(
+        topic, settings=kafka_settings, group_id=topic, batch_size=100
+    ) as consumer:
+        await wait_for(lambda: len(consumer.assignment()) == 2)
+        await asyncio.sleep(1.0)
+        async for record in consumer:
+            read.append((record.partition, record.offset))
+            if len(read) == 30:
+                break
+        for partition in (0, 1):
+            offsets = [o for p, o in read if p == partition]
+            expected = offsets[-1] + 1 if offsets else None
+            if expected is not None:
+                position = await consumer.position(TopicPartition(topic, partition))
+                assert position == expected
+
+        await consumer.pause(paused)
+        during = await take(consumer, 400, timeout=4)
+        await consumer.resume(paused)
+        after = await take(consumer, 400, timeout=10)
+
+    assert {r.partition for r in during} <= {1}
+    read += [(r.partition, r.offset) for r in during + after]
+    assert sorted(read) == [(p, o) for p in (0, 1) for o in range(200)]
+
+
 async def test_undecodable_value_is_reported_with_its_location(
     kafka_settings: KafkaSettings, new_topic: TopicFactory
 ) -> None:
