@@ -405,17 +405,20 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         if not records:
             return []
 
+        slot_type = self._slot_type
         for index, record in enumerate(records):
+            topic, value, key = record.topic, record.value, record.key
+            headers, partition = record.headers, record.partition
+            timestamp_ms = record.timestamp_ms
+            slot = slot_type(outcome, index)
             try:
-                arguments = self._produce_arguments(
-                    record.topic,
-                    record.value,
-                    record.key,
-                    record.headers,
-                    record.partition,
-                    record.timestamp_ms,
-                )
-                self._produce(arguments, self._slot_type(outcome, index))
+                if not self._produce_plain(
+                    topic, value, key, headers, partition, timestamp_ms, slot
+                ):
+                    arguments = self._produce_arguments(
+                        topic, value, key, headers, partition, timestamp_ms
+                    )
+                    self._produce(arguments, slot)
             except KafkaUtilsError as error:
                 outcome.settle(index, error)
 
