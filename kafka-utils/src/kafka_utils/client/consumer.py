@@ -722,8 +722,10 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         if timeout is None:
             await self._data_ready.wait()
             return
+        # asyncio.timeout rather than wait_for: no task per wait (Python 3.11).
         try:
-            await asyncio.wait_for(self._data_ready.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._data_ready.wait()
         except TimeoutError:
             return
 
