@@ -287,6 +287,9 @@ def write_docs(results: dict[str, Any], path: Path = DOCS_PAGE) -> None:
         "after `kafka-utils broker up --port 29092`; `benchmarks/README.md` describes each case "
         "and how fairness is kept.",
         "",
+        "Where the time goes, and the measured cause of every target still missed: "
+        "[Performance](performance.md).",
+        "",
         "## Machine",
         "",
         "| | |",

@@ -78,6 +78,16 @@ _DEFAULTS: dict[str, Any] = {
 
 _STARTED = ClientState.STARTED
 
+# librdkafka's "any partition" (RD_KAFKA_PARTITION_UA).
+_ANY_PARTITION = -1
+
+# Producer.produce is always called with positional arguments: with keywords,
+# confluent-kafka's argument parsing looks up each of its eight parameter names in
+# the keyword dictionary, about 0.3 µs per call, 40% of the call itself. Positions:
+# topic, value, key, partition, callback, (alias of callback), timestamp, headers.
+ProduceArguments = tuple[str, Any, Any, int, int, list[tuple[str, bytes | None]] | None]
+"""(topic, value, key, partition, timestamp, headers) of one serialized record."""
+
 # How often parked records retry to enter librdkafka's full queue.
 _OVERFLOW_RETRY_SECONDS = 0.005
 
@@ -238,7 +248,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         self._sends = 0
         # Records waiting for room in librdkafka's queue, oldest first:
         # (deadline, produce arguments, future or batch slot).
-        self._overflow: deque[tuple[float, dict[str, Any], Any]] = deque()
+        self._overflow: deque[tuple[float, ProduceArguments, Any]] = deque()
         self._overflow_timer: asyncio.TimerHandle | None = None
         self._overflow_empty = asyncio.Event()
         self._overflow_empty.set()
@@ -487,7 +497,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         ):
             try:
                 self._native.produce(
-                    topic, value, key, on_delivery=self._forget_callback
+                    topic, value, key, _ANY_PARTITION, self._forget_callback
                 )
             except BufferError:
                 pass
@@ -643,7 +653,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
 
         try:
             self._native.produce(
-                topic, value, key, on_delivery=target or self._forget_callback
+                topic, value, key, _ANY_PARTITION, target or self._forget_callback
             )
         except BufferError:
             return False
@@ -667,7 +677,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         headers: HeadersInput | None,
         partition: int | None,
         timestamp_ms: int | None,
-    ) -> dict[str, Any]:
+    ) -> ProduceArguments:
         """Serialize and validate one record into `Producer.produce` arguments."""
         if value is not None and not (self._values_are_bytes and type(value) is bytes):
             try:
@@ -682,31 +692,29 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
             except SerializationError as error:
                 raise SerializationError(f"key for topic {topic!r}: {error}") from None
 
-        arguments: dict[str, Any] = {"topic": topic, "value": value, "key": key}
-        if partition is not None:
-            arguments["partition"] = partition
-        if timestamp_ms is not None:
-            arguments["timestamp"] = timestamp_ms
-        if headers:
-            arguments["headers"] = _normalize_headers(headers)
-        return arguments
+        return (
+            topic,
+            value,
+            key,
+            _ANY_PARTITION if partition is None else partition,
+            0 if timestamp_ms is None else timestamp_ms,
+            _normalize_headers(headers) if headers else None,
+        )
 
-    def _produce(self, arguments: dict[str, Any], target: Any) -> None:
+    def _produce(self, arguments: ProduceArguments, target: Any) -> None:
         """Hand one record to librdkafka, or park it in the overflow when full."""
         if self._overflow:
             self._park(arguments, target)
             return
 
         try:
-            self._native.produce(
-                **arguments, on_delivery=target or self._forget_callback
-            )
+            self._produce_native(arguments, target)
         except BufferError:
             self._park(arguments, target)
             return
         except Exception as error:
             raise translate_kafka_error(
-                error, context=f"send to topic {arguments['topic']!r}"
+                error, context=f"send to topic {arguments[0]!r}"
             ) from None
 
         if target is not None:
@@ -760,7 +768,21 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
             self._forgotten_failures.append(error)
         logger.warning("record sent with produce() not delivered: %s", error)
 
-    def _park(self, arguments: dict[str, Any], target: Any) -> None:
+    def _produce_native(self, arguments: ProduceArguments, target: Any) -> None:
+        """Call librdkafka's produce, positionally (see ProduceArguments)."""
+        topic, value, key, partition, timestamp, headers = arguments
+        self._native.produce(
+            topic,
+            value,
+            key,
+            partition,
+            target or self._forget_callback,
+            None,
+            timestamp,
+            headers,
+        )
+
+    def _park(self, arguments: ProduceArguments, target: Any) -> None:
         """Keep a record until librdkafka's queue has room again."""
         assert self._loop is not None
         deadline = time.monotonic() + self._queue_full_timeout
@@ -784,15 +806,13 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
                 self._fail_target(
                     target,
                     KafkaTimeoutError(
-                        f"send to topic {arguments['topic']!r}: local queue stayed "
+                        f"send to topic {arguments[0]!r}: local queue stayed "
                         f"full for {self._queue_full_timeout}s"
                     ),
                 )
                 continue
             try:
-                self._native.produce(
-                    **arguments, on_delivery=target or self._forget_callback
-                )
+                self._produce_native(arguments, target)
             except BufferError:
                 break
             except Exception as error:
@@ -800,7 +820,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
                 self._fail_target(
                     target,
                     translate_kafka_error(
-                        error, context=f"send to topic {arguments['topic']!r}"
+                        error, context=f"send to topic {arguments[0]!r}"
                     ),
                 )
                 continue
