@@ -103,12 +103,15 @@ class DeliveryPoller:
     def serve_here(self) -> None:
         """Serve the reports librdkafka has ready on the loop, and deliver them.
 
-        Called on the loop while it is sending. When reports are found, the loop
-        takes over from the polling thread: it serves again at each of its
-        iterations for as long as that keeps finding reports, and hands back to
-        the thread at the first iteration that finds none.
+        Called on the loop while it is sending. The loop takes over from the
+        polling thread: it serves again at each of its iterations for as long as
+        that keeps finding reports, and hands back to the thread at the first
+        iteration that finds none. Taking over even when this call finds nothing
+        matters: a thread blocked in `poll()` catches each report the moment it
+        arrives, and would keep taking the GIL from the sending loop for it.
         """
-        if self._native.poll(0) and not self.loop_serving:
+        self._native.poll(0)
+        if not self.loop_serving:
             self._thread_may_serve.clear()
             self.loop_serving = True
             self._loop.call_soon(self._serve_while_busy)

@@ -69,12 +69,14 @@ async def test_the_loop_serves_while_reports_keep_coming_then_hands_back() -> No
     assert not poller.loop_serving
 
 
-async def test_an_empty_serve_leaves_the_thread_in_charge() -> None:
+async def test_an_empty_serve_hands_back_at_the_next_iteration() -> None:
     native = ScriptedNative()
     poller, delivered = make_poller(native, asyncio.get_running_loop())
 
     poller.serve_here()
+    assert poller.loop_serving
 
+    await asyncio.sleep(0)
     assert not poller.loop_serving
     assert delivered == []
 
