@@ -55,17 +55,6 @@ class RecordMetadata:
     timestamp_ms: int | None
 
 
-_RECORD_FIELDS = (
-    "topic",
-    "partition",
-    "offset",
-    "key",
-    "value",
-    "headers",
-    "timestamp_ms",
-)
-
-
 class ConsumerRecord(Generic[K, V]):
     """A record read by `AsyncConsumer`, with its key and value deserialized.
 
@@ -156,7 +145,7 @@ class ConsumerRecord(Generic[K, V]):
     def __repr__(self) -> str:
         fields = ", ".join(
             f"{name}={field!r}"
-            for name, field in zip(_RECORD_FIELDS, self._fields(), strict=True)
+            for name, field in zip(self.__match_args__, self._fields(), strict=True)
         )
         return f"ConsumerRecord({fields})"
 
@@ -173,7 +162,7 @@ class ConsumerRecord(Generic[K, V]):
 class _StoredRecord(ConsumerRecord[Any, Any]):
     """A `ConsumerRecord` that holds its fields: built by hand or decoded."""
 
-    __slots__ = _RECORD_FIELDS
+    __slots__ = ConsumerRecord.__match_args__
 
 
 class _MessageRecord(ConsumerRecord[Any, Any]):

@@ -662,11 +662,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
                 error, context=f"send to topic {topic!r}"
             ) from None
 
-        if target is not None:
-            self._in_flight += 1
-        self._sends += 1
-        if not self._sends & (_SERVE_EVERY - 1):
-            self._serve_deliveries()
+        self._note_queued(target)
         return True
 
     def _produce_arguments(
@@ -717,6 +713,10 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
                 error, context=f"send to topic {arguments[0]!r}"
             ) from None
 
+        self._note_queued(target)
+
+    def _note_queued(self, target: Any) -> None:
+        """Count a record librdkafka accepted; serve reports every _SERVE_EVERY."""
         if target is not None:
             self._in_flight += 1
         self._sends += 1
