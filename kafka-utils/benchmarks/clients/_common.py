@@ -6,7 +6,7 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Fire-and-forget loops look at the clock once every this many records.
@@ -54,11 +54,55 @@ class StallError(RuntimeError):
     """A consumer received nothing for `STALL_S` seconds."""
 
 
-async def pace_async(rate: int, total: int, send: Callable[[int], object]) -> None:
-    """Call `send(i)` for i in 0..total-1 at `rate` per second, on the event loop.
+class ConsumeTally:
+    """The meter's side of a batch-consume loop, the same for every client.
 
-    The loop sleeps until the next record is due and then sends every record that
-    is due, so a coarse timer makes short bursts, never a lower rate.
+    The meter starts once the warm-up records are read; the half-way mark and the
+    time budget are looked at about once every CLOCK_EVERY records; a loop that
+    gets nothing for STALL_S fails.
+    """
+
+    def __init__(self, case: Any, meter: Any) -> None:
+        self.total = case.records + case.warmup
+        self.seen = 0
+        self._warmup = case.warmup
+        self._half = case.records // 2
+        self._meter = meter
+        self._started_at = 0
+        self._last = time.perf_counter()
+
+    @property
+    def measured(self) -> int:
+        """Records read after the warm-up."""
+        return self.seen - self._started_at
+
+    def add(self, count: int) -> bool:
+        """Count one fetch of `count` records; True when the time budget ran out."""
+        now = time.perf_counter()
+        if not count:
+            if now - self._last > STALL_S:
+                raise StallError(f"nothing after {self.seen} records")
+            return False
+
+        self._last = now
+        self.seen += count
+        meter = self._meter
+        if not self._started_at and self.seen >= self._warmup:
+            meter.start()
+            self._started_at = self.seen
+        elif self._started_at and self.seen % CLOCK_EVERY < count:
+            if self.measured >= self._half:
+                meter.mark_half()
+            if now > meter.deadline:
+                return True
+        return False
+
+
+def _schedule(rate: int, total: int) -> Iterator[tuple[float, range]]:
+    """Pace records 0..total-1 at `rate` per second.
+
+    Yields (seconds to sleep, indices due now): a coarse timer makes short bursts of
+    every record that is due, never a lower rate.
     """
     interval = 1e9 / rate
     start = time.perf_counter_ns()
@@ -67,27 +111,30 @@ async def pace_async(rate: int, total: int, send: Callable[[int], object]) -> No
         now = time.perf_counter_ns()
         due = start + int(index * interval)
         if due > now:
-            await asyncio.sleep((due - now) / 1e9)
+            yield (due - now) / 1e9, range(0)
             continue
+        first = index
         while index < total and start + int(index * interval) <= now:
-            send(index)
             index += 1
+        yield 0.0, range(first, index)
+
+
+async def pace_async(rate: int, total: int, send: Callable[[int], object]) -> None:
+    """Call `send(i)` for i in 0..total-1 at `rate` per second, on the event loop."""
+    for wait_s, due in _schedule(rate, total):
+        if wait_s:
+            await asyncio.sleep(wait_s)
+        for index in due:
+            send(index)
 
 
 def pace_sync(rate: int, total: int, send: Callable[[int], object]) -> None:
     """`pace_async` for a thread: sleeps with `time.sleep`."""
-    interval = 1e9 / rate
-    start = time.perf_counter_ns()
-    index = 0
-    while index < total:
-        now = time.perf_counter_ns()
-        due = start + int(index * interval)
-        if due > now:
-            time.sleep((due - now) / 1e9)
-            continue
-        while index < total and start + int(index * interval) <= now:
+    for wait_s, due in _schedule(rate, total):
+        if wait_s:
+            time.sleep(wait_s)
+        for index in due:
             send(index)
-            index += 1
 
 
 async def catch_up(reader: asyncio.Task[None]) -> bool:

@@ -20,9 +20,8 @@ from confluent_kafka.aio import AIOConsumer, AIOProducer
 
 from clients._common import (
     CLOCK_EVERY,
-    STALL_S,
+    ConsumeTally,
     E2EPlan,
-    StallError,
     catch_up,
     pace_async,
     payload,
@@ -143,31 +142,17 @@ async def _one(consumer: AIOConsumer, timeout: float = 1.0) -> list[Any]:
 
 
 async def _consume(case: Case, meter: Meter, fetch: Any) -> tuple[int, bool]:
-    total = case.records + case.warmup
-    seen = nbytes = started_at = 0
-    last = time.perf_counter()
-    while seen < total:
+    tally = ConsumeTally(case, meter)
+    nbytes = 0
+    while tally.seen < tally.total:
         messages = await fetch()
-        now = time.perf_counter()
-        if not messages:
-            if now - last > STALL_S:
-                raise StallError(f"nothing after {seen} records")
-            continue
-        last = now
         for message in messages:
             if message.error() is not None:
                 raise RuntimeError(str(message.error()))
             nbytes += len(message.value())
-        seen += len(messages)
-        if not started_at and seen >= case.warmup:
-            meter.start()
-            started_at = seen
-        elif started_at and seen % CLOCK_EVERY < len(messages):
-            if seen - started_at >= case.records // 2:
-                meter.mark_half()
-            if now > meter.deadline:
-                return seen - started_at, True
-    return seen - started_at, False
+        if tally.add(len(messages)):
+            return tally.measured, True
+    return tally.measured, False
 
 
 async def e2e(spec: Spec, meter: Meter) -> None:

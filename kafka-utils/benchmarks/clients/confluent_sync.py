@@ -18,6 +18,7 @@ from clients._common import (
     CATCH_UP_S,
     CLOCK_EVERY,
     STALL_S,
+    ConsumeTally,
     E2EPlan,
     StallError,
     pace_sync,
@@ -186,31 +187,17 @@ def _one(message: Any) -> list[Any]:
 
 
 def _consume(case: Case, meter: Meter, fetch: Any) -> tuple[int, bool]:
-    total = case.records + case.warmup
-    seen = nbytes = started_at = 0
-    last = time.perf_counter()
-    while seen < total:
+    tally = ConsumeTally(case, meter)
+    nbytes = 0
+    while tally.seen < tally.total:
         messages = fetch()
-        now = time.perf_counter()
-        if not messages:
-            if now - last > STALL_S:
-                raise StallError(f"nothing after {seen} records")
-            continue
-        last = now
         for message in messages:
             if message.error() is not None:
                 raise RuntimeError(str(message.error()))
             nbytes += len(message.value())
-        seen += len(messages)
-        if not started_at and seen >= case.warmup:
-            meter.start()
-            started_at = seen
-        elif started_at and seen % CLOCK_EVERY < len(messages):
-            if seen - started_at >= case.records // 2:
-                meter.mark_half()
-            if now > meter.deadline:
-                return seen - started_at, True
-    return seen - started_at, False
+        if tally.add(len(messages)):
+            return tally.measured, True
+    return tally.measured, False
 
 
 def e2e(spec: Spec, meter: Meter) -> None:

@@ -14,6 +14,7 @@ from clients._common import (
     CATCH_UP_S,
     CLOCK_EVERY,
     STALL_S,
+    ConsumeTally,
     E2EPlan,
     StallError,
     pace_sync,
@@ -164,30 +165,18 @@ def consume(spec: Spec, meter: Meter) -> None:
 def _consume_batches(
     consumer: KafkaConsumer, case: Case, meter: Meter
 ) -> tuple[int, bool]:
-    total = case.records + case.warmup
-    seen = nbytes = started_at = 0
-    last = time.perf_counter()
-    while seen < total:
+    tally = ConsumeTally(case, meter)
+    nbytes = 0
+    while tally.seen < tally.total:
         batches = consumer.poll(timeout_ms=1000, max_records=CONSUME_BATCH)
-        now = time.perf_counter()
-        if not batches:
-            if now - last > STALL_S:
-                raise StallError(f"nothing after {seen} records")
-            continue
-        last = now
+        count = 0
         for records in batches.values():
             for record in records:
                 nbytes += len(record.value)
-            seen += len(records)
-        if not started_at and seen >= case.warmup:
-            meter.start()
-            started_at = seen
-        elif started_at and seen % CLOCK_EVERY < CONSUME_BATCH:
-            if seen - started_at >= case.records // 2:
-                meter.mark_half()
-            if now > meter.deadline:
-                return seen - started_at, True
-    return seen - started_at, False
+            count += len(records)
+        if tally.add(count):
+            return tally.measured, True
+    return tally.measured, False
 
 
 def _consume_records(

@@ -9,9 +9,8 @@ from typing import Any
 
 from clients._common import (
     CLOCK_EVERY,
-    STALL_S,
+    ConsumeTally,
     E2EPlan,
-    StallError,
     catch_up,
     pace_async,
     payload,
@@ -205,38 +204,24 @@ async def consume(spec: Spec, meter: Meter) -> None:
     total = case.records + case.warmup
     async with _consumer(spec, spec.topic) as consumer:
         if case.consume_api == "batch":
-            count, size, capped = await _consume_batches(consumer, case, total, meter)
+            count, size, capped = await _consume_batches(consumer, case, meter)
         else:
             count, size, capped = await _consume_records(consumer, case, total, meter)
     meter.stop(count, size, capped=capped)
 
 
 async def _consume_batches(
-    consumer: AsyncConsumer, case: Case, total: int, meter: Meter
+    consumer: AsyncConsumer, case: Case, meter: Meter
 ) -> tuple[int, int, bool]:
-    seen = nbytes = 0
-    started_at = 0
-    last = time.perf_counter()
-    while seen < total:
+    tally = ConsumeTally(case, meter)
+    nbytes = 0
+    while tally.seen < tally.total:
         records = await consumer.getmany(CONSUME_BATCH, timeout=1.0)
-        now = time.perf_counter()
-        if not records:
-            if now - last > STALL_S:
-                raise StallError(f"nothing after {seen} records")
-            continue
-        last = now
         for record in records:
             nbytes += len(record.value or b"")
-        seen += len(records)
-        if not started_at and seen >= case.warmup:
-            meter.start()
-            started_at = seen
-        elif started_at:
-            if seen - started_at >= case.records // 2:
-                meter.mark_half()
-            if now > meter.deadline:
-                return seen - started_at, case.size, True
-    return seen - started_at, case.size, False
+        if tally.add(len(records)):
+            return tally.measured, case.size, True
+    return tally.measured, case.size, False
 
 
 async def _consume_records(
