@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import FrozenInstanceError, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -356,10 +357,6 @@ _set_value = _StoredRecord.__dict__["value"].__set__
 _set_headers = _StoredRecord.__dict__["headers"].__set__
 _set_timestamp = _StoredRecord.__dict__["timestamp_ms"].__set__
 
-MESSAGE_RECORD_BUILDER = (_new_instance, _MessageRecord, _set_message)
-"""What a loop needs to wrap librdkafka messages as records: `create(cls)`, then
-`set_message(record, message)`."""
-
 
 def make_consumer_record(
     topic: str,
@@ -382,11 +379,49 @@ def make_consumer_record(
     return record
 
 
-def message_record(message: Any) -> ConsumerRecord[Any, Any]:
+def python_message_record(message: Any) -> ConsumerRecord[Any, Any]:
     """A `ConsumerRecord` over one librdkafka message, with undecoded key and value."""
     record: ConsumerRecord[Any, Any] = _new_instance(_MessageRecord)
     _set_message(record, message)
     return record
+
+
+def python_append_message_records(
+    messages: list[Any], start: int, end: int, records: list[Any]
+) -> int:
+    """Append a record over each of `messages[start:end]` to `records`.
+
+    Stops at the first message that carries an error and returns its index, or
+    returns `end` when every message became a record.
+    """
+    append = records.append
+    for index in range(start, end):
+        message = messages[index]
+        if message.error() is not None:
+            return index
+
+        record = _new_instance(_MessageRecord)
+        _set_message(record, message)
+        append(record)
+    return end
+
+
+# The compiled view (kafka_utils/_speedups.c) when the build had a C compiler: the
+# same fields and behaviour as _MessageRecord, built without a Python frame per
+# record and not tracked by the cyclic garbage collector (ADR 0008).
+message_record: Callable[[Any], ConsumerRecord[Any, Any]]
+append_message_records: Callable[[list[Any], int, int, list[Any]], int]
+try:
+    from kafka_utils import _speedups
+except ImportError:  # built without a C compiler: the Python view serves
+    COMPILED_VIEWS = False
+    message_record = python_message_record
+    append_message_records = python_append_message_records
+else:
+    COMPILED_VIEWS = True
+    _speedups.bind(ConsumerRecord)
+    message_record = _speedups.view
+    append_message_records = _speedups.append_views
 
 
 _set_metadata_topic = RecordMetadata.__dict__["topic"].__set__

@@ -1,17 +1,41 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import os
 import pickle
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from kafka_utils import ConsumerRecord, RecordMetadata, TopicPartition
+from kafka_utils import _records as records_module
 from kafka_utils._records import (
     make_consumer_record,
     make_record_metadata,
-    message_record,
+    python_append_message_records,
+    python_message_record,
 )
-from kafka_utils.client._convert import append_plain_records
+
+ViewBuilder = Callable[[Any], ConsumerRecord[Any, Any]]
+BatchBuilder = Callable[[list[Any], int, int, list[Any]], int]
+
+compiled_only = pytest.mark.skipif(
+    not records_module.COMPILED_VIEWS, reason="built without a C compiler"
+)
+# Both views the consumer may hand out: the compiled one when the build had a C
+# compiler, and the pure-Python fallback. They must be indistinguishable.
+VIEWS = [
+    pytest.param(python_message_record, id="python"),
+    pytest.param(records_module.message_record, id="compiled", marks=compiled_only),
+]
+BATCH_BUILDERS = [
+    pytest.param(python_append_message_records, id="python"),
+    pytest.param(
+        records_module.append_message_records, id="compiled", marks=compiled_only
+    ),
+]
 
 
 class FakeMessage:
@@ -63,7 +87,10 @@ def test_fast_consumer_records_equal_normally_built_ones() -> None:
         fast.offset = 6  # type: ignore[misc]
 
 
-def test_a_record_over_a_message_equals_one_holding_the_same_fields() -> None:
+@pytest.mark.parametrize("message_record", VIEWS)
+def test_a_record_over_a_message_equals_one_holding_the_same_fields(
+    message_record: ViewBuilder,
+) -> None:
     view = message_record(FakeMessage(7, [("h", b"1")]))
     stored = ConsumerRecord(
         "orders", 2, 7, b"k", b"v7", (("h", b"1"),), 1_700_000_000_000
@@ -77,7 +104,8 @@ def test_a_record_over_a_message_equals_one_holding_the_same_fields() -> None:
     assert view != message_record(FakeMessage(8, [("h", b"1")]))
 
 
-def test_a_record_over_a_message_is_read_only() -> None:
+@pytest.mark.parametrize("message_record", VIEWS)
+def test_a_record_over_a_message_is_read_only(message_record: ViewBuilder) -> None:
     view = message_record(FakeMessage(7, None))
 
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -88,7 +116,8 @@ def test_a_record_over_a_message_is_read_only() -> None:
     assert view.headers == ()
 
 
-def test_records_pickle_as_plain_values() -> None:
+@pytest.mark.parametrize("message_record", VIEWS)
+def test_records_pickle_as_plain_values(message_record: ViewBuilder) -> None:
     view = message_record(FakeMessage(7, [("h", b"1")]))
 
     restored = pickle.loads(pickle.dumps(view))
@@ -121,7 +150,10 @@ def test_fast_record_metadata_equals_a_normally_built_one() -> None:
     }
 
 
-def test_plain_conversion_stops_at_the_first_error() -> None:
+@pytest.mark.parametrize("append_message_records", BATCH_BUILDERS)
+def test_plain_conversion_stops_at_the_first_error(
+    append_message_records: BatchBuilder,
+) -> None:
     messages = [
         FakeMessage(0, [("a", b"1"), ("a", b"2")]),
         FakeMessage(1, None),
@@ -130,7 +162,7 @@ def test_plain_conversion_stops_at_the_first_error() -> None:
     ]
     records: list[ConsumerRecord[bytes, bytes]] = []
 
-    stopped_at = append_plain_records(messages, 0, len(messages), records.append)
+    stopped_at = append_message_records(messages, 0, len(messages), records)
 
     assert stopped_at == 2
     assert records == [
@@ -139,3 +171,34 @@ def test_plain_conversion_stops_at_the_first_error() -> None:
         ),
         ConsumerRecord("orders", 2, 1, b"k", b"v1", (), 1_700_000_000_000),
     ]
+
+
+@compiled_only
+def test_compiled_views_are_left_to_reference_counting() -> None:
+    message = FakeMessage(7, None)
+    view = records_module.message_record(message)
+
+    # Not tracked by the cyclic collector, and freed with its last reference.
+    assert not gc.is_tracked(view)
+    assert type(view).__mro__[1] is ConsumerRecord
+    del view
+    assert gc.get_referrers(message) == []
+
+
+@compiled_only
+def test_compiled_views_match_by_field_position() -> None:
+    view = records_module.message_record(FakeMessage(7, None))
+
+    match view:
+        case ConsumerRecord("orders", partition, offset, key, value):
+            assert (partition, offset, key, value) == (2, 7, b"k", b"v7")
+        case _:
+            pytest.fail("the view did not match by position")
+
+
+@pytest.mark.skipif(
+    os.environ.get("KAFKA_UTILS_REQUIRE_SPEEDUPS") != "1",
+    reason="only where the build is known to have a C compiler (CI sets this)",
+)
+def test_the_build_compiled_the_record_view() -> None:
+    assert records_module.COMPILED_VIEWS

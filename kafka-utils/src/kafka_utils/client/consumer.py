@@ -1,10 +1,12 @@
 """AsyncConsumer: reads records through librdkafka without blocking the event loop.
 
-A `FetchThread` owns the librdkafka consumer: it calls the batch `consume()`, runs
+A `FetchThread` owns the librdkafka consumer: it makes every blocking call, runs
 every other consumer call as a queued command, and hands each batch to the loop in
-one call. The loop turns messages into `ConsumerRecord`s only when the
-application asks for them (`getmany` or `async for`), so a slow application holds
-at most a few batches in memory.
+one call. While records flow and no rebalance callback was given, the loop takes
+what librdkafka already holds itself, without waiting (ADR 0008). The loop turns
+messages into `ConsumerRecord`s only when the application asks for them
+(`getmany` or `async for`), so a slow application holds at most a few batches in
+memory.
 
 Offsets follow the "store, then commit" model (librdkafka CONFIGURATION.md:
 enable.auto.offset.store): `store(record)` marks a record processed, and stored
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -28,6 +31,7 @@ from typing_extensions import TypeVar
 from kafka_utils._records import (
     ConsumerRecord,
     TopicPartition,
+    append_message_records,
     make_consumer_record,
     message_record,
 )
@@ -37,7 +41,6 @@ from kafka_utils.client._config import (
     check_reachable,
     create_native,
 )
-from kafka_utils.client._convert import append_plain_records
 from kafka_utils.client._fetcher import FetchThread
 from kafka_utils.client._lifecycle import (
     ClientLifecycle,
@@ -192,6 +195,13 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         self._on_assigned = on_assigned
         self._on_revoked = on_revoked
         self._on_lost = on_lost
+        # Rebalance callbacks run inside librdkafka's consume() on whichever thread
+        # called it; the loop thread cannot await the application's coroutine
+        # there, so with any of them the fetch thread makes every consume() call.
+        self._fetch_on_loop = all(
+            callback is None for callback in (on_assigned, on_revoked, on_lost)
+        )
+        self._loop_thread: int | None = None
         self._batch_size = batch_size
         self._connect_timeout = connect_timeout
         self._state = ClientState.CREATED
@@ -228,17 +238,19 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
 
         loop = asyncio.get_running_loop()
         self._loop = loop
+        self._loop_thread = threading.get_ident()
         self._data_ready = asyncio.Event()
         await check_reachable(self._native, self._connect_timeout, self._config)
 
         self._fetcher = FetchThread(
             self._native,
             loop,
-            self._on_batch,
+            self._drain_handoff,
             self._on_fetch_error,
             batch_size=self._batch_size,
             max_batches=_MAX_BUFFERED_BATCHES,
             before_consume=self._push_stored_offsets,
+            loop_may_fetch=self._fetch_on_loop,
         )
         if self._topics:
             self._native.subscribe(
@@ -314,7 +326,8 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             UnknownTopicError: a subscribed topic does not exist.
         """
         require_started(self._state, "AsyncConsumer")
-        if not self._batches and self._pending_error is None:
+        idle = not self._batches and self._pending_error is None
+        if idle and not self._fetch_here():
             await self._wait_for_data(timeout)
         return self._take(max_records)
 
@@ -352,7 +365,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
                     raise self._message_error(message)
             elif self._pending_error is not None:
                 self._raise_pending_error()
-            else:
+            elif not self._fetch_here():
                 await self._wait_for_data(None)
 
     def store(self, record: ConsumerRecord[Any, Any]) -> None:
@@ -593,7 +606,7 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             while index < end:
                 if plain:
                     # The hot path: bytes in, bytes out, no decoding.
-                    index = append_plain_records(messages, index, end, append)
+                    index = append_message_records(messages, index, end, records)
                     if index == end:
                         break
                 message = messages[index]
@@ -729,8 +742,33 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         except TimeoutError:
             return
 
-    def _on_batch(self, generation: int, messages: list[Any]) -> None:
-        """A batch arrived from the fetch thread (runs on the loop)."""
+    def _fetch_here(self) -> bool:
+        """Fetch on the loop thread when that is allowed; True if records came.
+
+        A failing `consume()` counts as a result: its error is pending.
+        """
+        if not self._fetch_on_loop:
+            return False
+        assert self._fetcher is not None
+        try:
+            fetched = self._fetcher.fetch_here()
+        except Exception as error:
+            self._on_fetch_error(error)
+            return True
+        if fetched:
+            self._drain_handoff()
+        return bool(self._batches)
+
+    def _drain_handoff(self) -> None:
+        """Take every batch fetched so far, in fetch order (runs on the loop)."""
+        assert self._fetcher is not None
+        handoff = self._fetcher.handoff
+        while handoff:
+            generation, messages = handoff.popleft()
+            self._accept_batch(generation, messages)
+
+    def _accept_batch(self, generation: int, messages: list[Any]) -> None:
+        """Buffer a fetched batch, minus records a seek or pause made stale."""
         assert self._fetcher is not None and self._data_ready is not None
         if self._state is not ClientState.STARTED:
             self._fetcher.release()
@@ -796,8 +834,9 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         if known is None or offset < known:
             self._dropped_from[key] = offset
 
-    # Rebalance callbacks arrive on the fetch thread (inside consume) or on the
-    # thread running close(); the coroutine runs on the loop while that thread waits.
+    # Rebalance callbacks arrive inside librdkafka's consume(): on the fetch thread,
+    # where the coroutine runs on the loop while the thread waits, or, when the
+    # loop fetched and no application callback was given, on the loop itself.
 
     def _native_on_assign(self, native: Any, partitions: list[Any]) -> None:
         self._run_rebalance("assigned", partitions, self._on_assigned)
@@ -821,6 +860,15 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
             ", ".join(f"{tp.topic}[{tp.partition}]" for tp in topic_partitions)
             or "none",
         )
+        if threading.get_ident() == self._loop_thread:
+            # The loop fetched (fetch_here): there is no application callback to
+            # await, so the whole rebalance runs here, synchronously.
+            assert callback is None
+            self._update_assignment(event, topic_partitions)
+            to_commit = self._revoked_offsets(event, topic_partitions)
+            if to_commit and self._config.get("enable.auto.commit"):
+                self._commit_on_revoke(to_commit)
+            return
         if self._loop.is_closed():
             return
 
@@ -855,26 +903,43 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
         Returns the stored offsets of revoked partitions, to be committed before
         they are handed to another member.
         """
-        keys = {(tp.topic, tp.partition) for tp in partitions}
-        to_commit: list[Any] = []
-        if event == "assigned":
-            self._assignment.update(partitions)
-        else:
-            self._assignment.difference_update(partitions)
-            self._drop_buffered(keys)
-            for key in keys:
-                self._positions.pop(key, None)
-                self._discard.pop(key, None)
-                self._dropped_from.pop(key, None)
-
+        self._update_assignment(event, partitions)
         if callback is not None:
             await callback(partitions)
+        return self._revoked_offsets(event, partitions)
 
-        if event != "assigned":
-            for key in keys:
-                offset = self._stored.pop(key, None)
-                if offset is not None and event == "revoked":
-                    to_commit.append(confluent_kafka.TopicPartition(*key, offset))
+    def _update_assignment(self, event: str, partitions: list[TopicPartition]) -> None:
+        """Note the new assignment; forget what was buffered for lost partitions."""
+        if event == "assigned":
+            self._assignment.update(partitions)
+            return
+
+        keys = {(tp.topic, tp.partition) for tp in partitions}
+        self._assignment.difference_update(partitions)
+        # Batches fetched before the rebalance may still wait in the hand-off.
+        self._drain_handoff()
+        self._drop_buffered(keys)
+        for key in keys:
+            self._positions.pop(key, None)
+            self._discard.pop(key, None)
+            self._dropped_from.pop(key, None)
+
+    def _revoked_offsets(
+        self, event: str, partitions: list[TopicPartition]
+    ) -> list[Any]:
+        """Forget stored offsets of partitions taken away; return those to commit.
+
+        Only cleanly revoked partitions are committed; lost ones are not ours.
+        """
+        to_commit: list[Any] = []
+        if event == "assigned":
+            return to_commit
+        for tp in partitions:
+            offset = self._stored.pop((tp.topic, tp.partition), None)
+            if offset is not None and event == "revoked":
+                to_commit.append(
+                    confluent_kafka.TopicPartition(tp.topic, tp.partition, offset)
+                )
         return to_commit
 
     def _commit_on_revoke(self, offsets: list[Any]) -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 from collections.abc import Callable
 
@@ -327,6 +329,54 @@ async def test_two_members_share_the_partitions_and_callbacks_run(
     )
     assert assigned_to_a == {0, 1, 2, 3}
     assert any(m == "a" and e == "revoked" and p for m, e, p in events)
+
+
+async def test_a_rebalance_served_by_the_fetching_loop_commits_what_was_stored(
+    kafka_settings: KafkaSettings,
+    new_topic: TopicFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Without rebalance callbacks the loop fetches for itself while records flow,
+    # so a rebalance arrives inside its consume(), on the loop thread. A member
+    # that stores every record it reads must commit them there, before the
+    # partitions move: the second member then starts exactly where it left off.
+    topic = await new_topic(partitions=4)
+    await produce(kafka_settings, topic, 20_000)
+    caplog.set_level(logging.INFO, logger="kafka_utils.client.consumer")
+    seen: dict[str, list[tuple[int, int]]] = {"a": [], "b": []}
+
+    async def read_some(name: str, consumer: AsyncConsumer[bytes, bytes]) -> None:
+        for record in await consumer.getmany(max_records=50, timeout=0.1):
+            seen[name].append((record.partition, record.offset))
+            consumer.store(record)
+
+    def member() -> AsyncConsumer[bytes, bytes]:
+        return AsyncConsumer(topic, settings=kafka_settings, group_id=topic)
+
+    async with member() as first:
+        while len(seen["a"]) < 1_000:
+            await read_some("a", first)
+        async with member() as second:
+            deadline = time.monotonic() + 60
+            while len(seen["a"]) + len(seen["b"]) < 20_000:
+                assert time.monotonic() < deadline, "the two members stalled"
+                await read_some("a", first)
+                await read_some("b", second)
+            assert first.assignment().isdisjoint(second.assignment())
+            assert second.assignment()
+
+    everything = seen["a"] + seen["b"]
+    assert sorted(everything) == sorted(set(everything)), "a record was read twice"
+    assert len(everything) == 20_000
+    loop_thread = threading.get_ident()
+    assert any(
+        "revoked" in entry.getMessage() and entry.thread == loop_thread
+        for entry in caplog.records
+    ), "no revocation was served on the loop thread"
+    async with member() as late:
+        partitions = [TopicPartition(topic, p) for p in range(4)]
+        committed = await late.committed(partitions)
+    assert sum(offset or 0 for offset in committed.values()) == 20_000
 
 
 async def wait_for(

@@ -1,0 +1,9 @@
+"""Type stubs for the compiled record view (see _speedups.c)."""
+
+from typing import Any
+
+def bind(base: type[Any], /) -> type[Any]: ...
+def view(message: Any, /) -> Any: ...
+def append_views(
+    messages: list[Any], start: int, end: int, records: list[Any], /
+) -> int: ...
