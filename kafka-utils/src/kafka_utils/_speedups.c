@@ -7,7 +7,8 @@
  * batch of 500 crosses the collector's 700-allocation threshold and every batch
  * triggers a collection that walks the records still alive (ADR 0008).
  *
- * This module builds the same view as a type without garbage-collector support.
+ * This module builds the same view as a type without garbage-collector support,
+ * and `ready`, the already-done awaitable that `async for` gets per buffered record.
  * A view holds one strong reference, to its message, and a message never refers
  * back to a view, so a view can never be part of a reference cycle: reference
  * counting alone frees it. The type is created at import time by
@@ -140,6 +141,171 @@ require_bound(void)
         return -1;
     }
     return 0;
+}
+
+/* ---- Ready: an awaitable that is already done -------------------------------
+ *
+ * `async for` over the consumer awaits one object per record. When the record is
+ * already buffered, nothing needs to wait: AsyncConsumer.__anext__ returns
+ * ready(record), which hands the record back through the `am_send` slot on the
+ * first send, with no coroutine frame and no StopIteration object. */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *value;
+} Ready;
+
+static PyTypeObject *ready_type;
+
+static void
+ready_dealloc(PyObject *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    Py_CLEAR(((Ready *)self)->value);
+    type->tp_free(self);
+    Py_DECREF(type);
+}
+
+static PyObject *
+ready_await(PyObject *self)
+{
+    return Py_NewRef(self);
+}
+
+static PySendResult
+ready_send(PyObject *self, PyObject *arg, PyObject **result)
+{
+    *result = Py_NewRef(((Ready *)self)->value);
+    return PYGEN_RETURN;
+}
+
+/* For callers that drive the awaitable as a plain iterator: the value travels in
+ * StopIteration, as a coroutine's return value does. */
+static PyObject *
+ready_next(PyObject *self)
+{
+    PyObject *value = ((Ready *)self)->value;
+    PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, value);
+    if (stop != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, stop);
+        Py_DECREF(stop);
+    }
+    return NULL;
+}
+
+static PyObject *
+ready_send_method(PyObject *self, PyObject *arg)
+{
+    return ready_next(self);
+}
+
+static PyMethodDef ready_methods[] = {
+    {"send", ready_send_method, METH_O, "Finish at once with the value."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot ready_slots[] = {
+    {Py_tp_dealloc, ready_dealloc},
+    {Py_tp_iter, ready_await},
+    {Py_tp_iternext, ready_next},
+    {Py_tp_methods, ready_methods},
+    {Py_am_await, ready_await},
+    {Py_am_send, ready_send},
+    {Py_tp_doc, "An awaitable that is already done, with its value."},
+    {0, NULL},
+};
+
+static PyType_Spec ready_spec = {
+    .name = "kafka_utils._speedups.Ready",
+    .basicsize = sizeof(Ready),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = ready_slots,
+};
+
+PyDoc_STRVAR(ready_doc,
+"ready(value, /)\n--\n\n"
+"An awaitable that is already done: awaiting it returns `value` at once.");
+
+static PyObject *
+ready(PyObject *module, PyObject *value)
+{
+    Ready *awaitable = PyObject_New(Ready, ready_type);
+    if (awaitable == NULL) {
+        return NULL;
+    }
+    awaitable->value = Py_NewRef(value);
+    return (PyObject *)awaitable;
+}
+
+PyDoc_STRVAR(next_ready_doc,
+"next_ready(batch, /)\n--\n\n"
+"The next record of a consumer batch, as an awaitable that is already done.\n\n"
+"`batch` has `messages` (a list) and `position` (the next index). Returns None,\n"
+"and leaves the batch as it is, when the next message carries an error or is\n"
+"the batch's last one: the consumer's general path handles those.");
+
+static PyObject *name_messages;
+static PyObject *name_position;
+
+static PyObject *
+next_ready(PyObject *module, PyObject *batch)
+{
+    if (require_bound() < 0) {
+        return NULL;
+    }
+    PyObject *messages = PyObject_GetAttr(batch, name_messages);
+    if (messages == NULL) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    PyObject *position_object = PyObject_GetAttr(batch, name_position);
+    if (position_object == NULL) {
+        goto done;
+    }
+    Py_ssize_t position = PyLong_AsSsize_t(position_object);
+    Py_DECREF(position_object);
+    if (position == -1 && PyErr_Occurred()) {
+        goto done;
+    }
+    if (!PyList_Check(messages) || position < 0 ||
+        position + 1 >= PyList_GET_SIZE(messages)) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+
+    PyObject *message = PyList_GET_ITEM(messages, position);
+    Py_INCREF(message);
+    PyObject *error = PyObject_CallMethodNoArgs(message, name_error);
+    if (error == NULL) {
+        Py_DECREF(message);
+        goto done;
+    }
+    int has_error = error != Py_None;
+    Py_DECREF(error);
+    if (has_error) {
+        Py_DECREF(message);
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+
+    PyObject *next_position = PyLong_FromSsize_t(position + 1);
+    if (next_position == NULL || PyObject_SetAttr(batch, name_position, next_position)) {
+        Py_XDECREF(next_position);
+        Py_DECREF(message);
+        goto done;
+    }
+    Py_DECREF(next_position);
+    PyObject *record = new_view(message);
+    Py_DECREF(message);
+    if (record == NULL) {
+        goto done;
+    }
+    result = ready(module, record);
+    Py_DECREF(record);
+
+done:
+    Py_DECREF(messages);
+    return result;
 }
 
 PyDoc_STRVAR(bind_doc,
@@ -276,6 +442,8 @@ append_views(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef module_methods[] = {
     {"bind", bind, METH_O, bind_doc},
     {"view", view, METH_O, view_doc},
+    {"ready", ready, METH_O, ready_doc},
+    {"next_ready", next_ready, METH_O, next_ready_doc},
     {"append_views", (PyCFunction)(void (*)(void))append_views, METH_FASTCALL,
      append_views_doc},
     {NULL, NULL, 0, NULL},
@@ -304,6 +472,8 @@ intern_names(void)
         {&name_headers, "headers"},
         {&name_timestamp, "timestamp"},
         {&name_error, "error"},
+        {&name_messages, "messages"},
+        {&name_position, "position"},
     };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         *names[i].slot = PyUnicode_InternFromString(names[i].text);
@@ -320,5 +490,14 @@ PyInit__speedups(void)
     if (intern_names() < 0) {
         return NULL;
     }
-    return PyModule_Create(&speedups_module);
+    PyObject *module = PyModule_Create(&speedups_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    ready_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &ready_spec, NULL);
+    if (ready_type == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

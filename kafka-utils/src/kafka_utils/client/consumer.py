@@ -47,6 +47,7 @@ from kafka_utils.client._lifecycle import (
     ClientState,
     require_started,
 )
+from kafka_utils.client._ready import next_ready
 from kafka_utils.errors import (
     ClientClosedError,
     ConfigurationError,
@@ -96,6 +97,8 @@ _TRANSIENT_ERRORS = frozenset(
 _MAX_BUFFERED_BATCHES = 2
 
 _UNKNOWN_TOPIC_ERRORS = frozenset({"UNKNOWN_TOPIC_OR_PART", "_UNKNOWN_TOPIC"})
+
+_STARTED = ClientState.STARTED
 
 
 class _Batch:
@@ -334,11 +337,23 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
     def __aiter__(self) -> AsyncIterator[ConsumerRecord[K, V]]:
         return self
 
-    async def __anext__(self) -> ConsumerRecord[K, V]:
+    def __anext__(self) -> Awaitable[ConsumerRecord[K, V]]:
         """The next record, waiting as long as it takes.
 
         Iteration ends when the consumer is closed.
         """
+        # The hot path: a plain record already buffered comes back in an awaitable
+        # that is already done, with no coroutine per record (see _ready). The
+        # last record of a batch, and any error, take the general path.
+        batches = self._batches
+        if batches and self._plain and self._state is _STARTED:
+            awaitable = next_ready(batches[0])
+            if awaitable is not None:
+                return awaitable
+        return self._next_record()
+
+    async def _next_record(self) -> ConsumerRecord[K, V]:
+        """`__anext__` when the record must be waited for, decoded or checked."""
         while True:
             if self._state is not ClientState.STARTED:
                 raise StopAsyncIteration
