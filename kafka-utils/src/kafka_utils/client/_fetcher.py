@@ -12,9 +12,9 @@ non-blocking `consume()` on the loop thread costs less than waking this thread a
 waiting for it to take the GIL back from a busy loop. `native_lock` keeps the two
 threads out of librdkafka at the same time, and every batch, whoever fetched it,
 joins `handoff` under that lock, so batches reach the application in the order
-librdkafka returned them. This thread waits for records while none flow; once it
-has handed a batch over, it parks and only runs commands while the loop fetches,
-until the loop's first empty fetch hands waiting back to it.
+librdkafka returned them. This thread waits for records while few flow; once it
+has handed over a full batch, it parks and only runs commands while the loop
+fetches, until the loop's first empty fetch hands waiting back to it.
 
 Every batch carries the `generation` that was current when its `consume()` began;
 the loop uses it to drop records fetched before a seek or pause took effect. At
@@ -254,7 +254,13 @@ class FetchThread:
                         failure = error
                     if messages:
                         self.handoff.append((generation, messages))
-                        self._loop_fetching = self._loop_may_fetch
+                        # A full batch means librdkafka holds more: records flow
+                        # faster than they are read, and the loop takes over.
+                        # Below that, this thread keeps waiting for each arrival,
+                        # which is what keeps latency low at modest rates.
+                        self._loop_fetching = (
+                            self._loop_may_fetch and len(messages) >= batch_size
+                        )
 
             if messages:
                 self._call_on_loop(self._on_handoff)
