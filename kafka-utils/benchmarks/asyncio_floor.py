@@ -23,9 +23,9 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+
+from clients._common import run_on
 
 RESULTS = Path(__file__).parent / "results" / "latest.json"
 
@@ -57,14 +57,6 @@ async def awaited_records(records: int, in_flight: int, batch: int) -> float:
     return elapsed / (per_task * in_flight)
 
 
-def _run(loop_name: str, main: Coroutine[Any, Any, float]) -> float:
-    if loop_name == "uvloop":
-        import uvloop
-
-        return uvloop.run(main)
-    return asyncio.run(main)
-
-
 def _budgets(path: Path) -> list[tuple[str, float]]:
     """(row label, records/s) of scenario 3 with 1000 in flight, from `path`."""
     results = json.loads(path.read_text())
@@ -93,7 +85,7 @@ def main() -> None:
     loops = ["asyncio", "uvloop"] if args.loop == "both" else [args.loop]
     for loop_name in loops:
         best = min(
-            _run(loop_name, awaited_records(args.records, args.in_flight, args.batch))
+            run_on(loop_name, awaited_records(args.records, args.in_flight, args.batch))
             for _ in range(args.runs)
         )
         print(

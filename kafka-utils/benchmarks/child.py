@@ -9,7 +9,6 @@ or, for uvloop rows, on uvloop.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import inspect
 import logging
@@ -17,6 +16,7 @@ import sys
 import traceback
 from typing import Any
 
+from clients._common import run_on
 from meter import Meter, NotApplicable, emit
 from scenarios import Spec
 
@@ -24,11 +24,7 @@ from scenarios import Spec
 def _run(function: Any, spec: Spec, meter: Meter) -> Any:
     if not inspect.iscoroutinefunction(function):
         return function(spec, meter)
-    if spec.variant.loop == "uvloop":
-        import uvloop
-
-        return uvloop.run(function(spec, meter))
-    return asyncio.run(function(spec, meter))
+    return run_on(spec.variant.loop, function(spec, meter))
 
 
 def main() -> int:

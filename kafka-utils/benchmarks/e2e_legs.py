@@ -30,9 +30,8 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable
 
-from clients._common import E2E_WARMUP_S
+from clients._common import E2E_WARMUP_S, catch_up, pace_async, run_on
 from kafka_utils import (
     AsyncAdmin,
     AsyncConsumer,
@@ -124,8 +123,11 @@ async def measure(args: argparse.Namespace) -> None:
                         return
 
             reader = asyncio.create_task(read())
-            await _pace(args.rate, total, lambda: producer.send_nowait(topic, _stamp()))
-            await asyncio.wait_for(reader, 10.0)
+            await pace_async(
+                args.rate, total, lambda _: producer.send_nowait(topic, _stamp())
+            )
+            if not await catch_up(reader):
+                print(f"the consumer fell behind: {len(samples)} of {total} records")
             loop_stop.set()
             thread_stop.set()
             await asyncio.gather(*probes)
@@ -134,16 +136,6 @@ async def measure(args: argparse.Namespace) -> None:
             await admin.delete_topic(topic)
 
     _report(samples[warm:], args.slow_ms, loop_probe, thread_probe)
-
-
-async def _pace(rate: int, total: int, send: Callable[[], object]) -> None:
-    interval_ns = 1e9 / rate
-    start = time.perf_counter_ns()
-    for index in range(total):
-        wait_ns = start + index * interval_ns - time.perf_counter_ns()
-        if wait_ns > 0:
-            await asyncio.sleep(wait_ns / 1e9)
-        send()
 
 
 def _report(
@@ -189,12 +181,7 @@ def main() -> None:
     parser.add_argument("--slow-ms", type=float, default=10.0, help="what is slow")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
-    if args.loop == "uvloop":
-        import uvloop
-
-        uvloop.run(measure(args))
-    else:
-        asyncio.run(measure(args))
+    run_on(args.loop, measure(args))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,10 @@ import asyncio
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Fire-and-forget loops look at the clock once every this many records.
 CLOCK_EVERY = 4096
@@ -96,6 +98,15 @@ class ConsumeTally:
             if now > meter.deadline:
                 return True
         return False
+
+
+def run_on(loop: str, main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` to completion on a fresh "asyncio" or "uvloop" event loop."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(main)
+    return asyncio.run(main)
 
 
 def _schedule(rate: int, total: int) -> Iterator[tuple[float, range]]:
