@@ -102,9 +102,13 @@ async def measure(args: argparse.Namespace) -> None:
             loop_probe = GapProbe(args.slow_ms / 1000)
             thread_probe = GapProbe(args.slow_ms / 1000)
             loop_stop, thread_stop = asyncio.Event(), threading.Event()
+            # Both probes run while the records flow: to_thread's coroutine only
+            # starts its thread once it is scheduled as a task.
             probes = [
                 asyncio.create_task(_loop_probe(loop_probe, loop_stop)),
-                asyncio.to_thread(_thread_probe, thread_probe, thread_stop),
+                asyncio.create_task(
+                    asyncio.to_thread(_thread_probe, thread_probe, thread_stop)
+                ),
             ]
 
             async def read() -> None:
