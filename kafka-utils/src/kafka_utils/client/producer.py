@@ -30,6 +30,7 @@ from kafka_utils.client._config import (
     check_reachable,
     create_native,
 )
+from kafka_utils.client._deliveries import delivery, resolve_deliveries, settle_future
 from kafka_utils.client._lifecycle import (
     ClientLifecycle,
     ClientState,
@@ -91,6 +92,9 @@ ProduceArguments = tuple[str, Any, Any, int, int, list[tuple[str, bytes | None]]
 # How often parked records retry to enter librdkafka's full queue.
 _OVERFLOW_RETRY_SECONDS = 0.005
 
+# Awaited sends get futures of exactly this type (see kafka_utils.client._deliveries).
+_Future = asyncio.Future
+
 # A sending loop serves delivery reports itself once per this many records (a power
 # of two, tested with a mask); see DeliveryPoller.serve_here.
 _SERVE_EVERY = 64
@@ -138,31 +142,16 @@ def _forgotten_delivery_callback(
     return on_delivery
 
 
-def _delivery_target_types(
-    reports: list[DeliveryReport],
-) -> tuple[type[Any], type[Any]]:
-    """Classes whose instances are librdkafka delivery callbacks themselves.
+def _batch_slot_type(reports: list[DeliveryReport]) -> type[Any]:
+    """The class of `send_batch` slots: each is its record's delivery callback.
 
-    One object per record is all a send costs on the Python side: a future that is
-    also its own `on_delivery` callback, or a slot of a `send_batch` outcome. A
+    One object per record is all a batch send costs on the Python side; a
     `functools.partial` per record would add two more objects for the cyclic
-    garbage collector to walk while the record is in flight.
+    garbage collector to walk while the record is in flight. (An awaited send gets
+    a plain future and a compiled `delivery` callback instead; see
+    kafka_utils.client._deliveries.)
     """
     append = reports.append
-
-    class DeliveryFuture(asyncio.Future[RecordMetadata]):
-        __slots__ = ()
-
-        def __call__(self, error: Any, message: Any) -> None:
-            append((self, error, message))
-
-        def settle(self, result: Any, failed: bool) -> None:
-            if self.done():
-                return
-            if failed:
-                self.set_exception(result)
-            else:
-                self.set_result(result)
 
     class BatchSlot:
         __slots__ = ("index", "outcome")
@@ -177,7 +166,7 @@ def _delivery_target_types(
         def settle(self, result: Any, failed: bool) -> None:
             self.outcome.settle(self.index, result)
 
-    return DeliveryFuture, BatchSlot
+    return BatchSlot
 
 
 class AsyncProducer(ClientLifecycle, Generic[K, V]):
@@ -238,7 +227,7 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._poller: DeliveryPoller | None = None
         self._reports: list[DeliveryReport] = []
-        self._future_type, self._slot_type = _delivery_target_types(self._reports)
+        self._slot_type = _batch_slot_type(self._reports)
         # Records sent with produce() share one callback: nothing per record stays
         # alive on the Python side while librdkafka holds it.
         self._forget_callback = _forgotten_delivery_callback(self._reports)
@@ -388,16 +377,17 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         """
         if self._state is not _STARTED:
             require_started(self._state, "AsyncProducer")
-        future: asyncio.Future[RecordMetadata] = self._future_type(loop=self._loop)
+        future: asyncio.Future[RecordMetadata] = _Future(loop=self._loop)
+        callback = delivery(self._reports, future)
         if self._produce_plain(
-            topic, value, key, headers, partition, timestamp_ms, future
+            topic, value, key, headers, partition, timestamp_ms, callback
         ):
             return future
 
         arguments = self._produce_arguments(
             topic, value, key, headers, partition, timestamp_ms
         )
-        self._produce(arguments, future)
+        self._produce(arguments, callback)
         return future
 
     async def send_batch(
@@ -729,10 +719,16 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         self._poller.serve_here()
 
     def _on_deliveries(self, reports: list[DeliveryReport]) -> None:
-        """Resolve a batch of delivery reports on the loop."""
+        """Resolve a batch of delivery reports on the loop.
+
+        The successful reports of awaited sends, nearly all of them in a busy
+        producer, are resolved in one call (compiled when the build had a C
+        compiler); the loop below settles the rest.
+        """
+        rest = resolve_deliveries(reports, _Future)
+        tracked = len(reports) - len(rest)
         metadata = make_record_metadata
-        tracked = 0
-        for target, error, message in reports:
+        for target, error, message in rest:
             if error is None:
                 result: Any = metadata(
                     message.topic(),
@@ -753,6 +749,9 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
 
             if target is None:
                 self._record_forgotten_failure(result)
+            elif type(target) is _Future:
+                tracked += 1
+                settle_future(target, result, error is not None)
             else:
                 tracked += 1
                 target.settle(result, error is not None)
