@@ -1,10 +1,11 @@
 """Build hook: compile `kafka_utils._speedups` when a C compiler is present.
 
 The extension is optional. Without a compiler (or Python headers) the build goes
-on, pure Python, and `kafka_utils._records` uses its Python record view, which
-behaves the same and is slower (ADR 0008). The compiled module is written next to
-its source, so an editable install (`uv sync`) imports it from `src/`; a wheel
-packs it and is tagged for this interpreter and platform.
+on, pure Python: the consumer's record view and the producer's delivery path then
+run their Python versions, which behave the same and are slower (ADR 0008 and
+0009). The compiled module is written next to its source, so an editable install
+(`uv sync`) imports it from `src/`; a wheel packs it and is tagged for this
+interpreter and platform.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def compile_speedups(root: Path) -> Path:
 
 
 class SpeedupsBuildHook(BuildHookInterface):
-    """Compiles the record view; falls back to pure Python when it cannot."""
+    """Compiles the per-record hot paths; falls back to pure Python when it cannot."""
 
     PLUGIN_NAME = "custom"
 
