@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fakes import FakeMessage, both_builds
 
 from kafka_utils import ConsumerRecord, RecordMetadata, TopicPartition
 from kafka_utils import _records as records_module
@@ -26,53 +27,16 @@ compiled_only = pytest.mark.skipif(
 )
 # Both views the consumer may hand out: the compiled one when the build had a C
 # compiler, and the pure-Python fallback. They must be indistinguishable.
-VIEWS = [
-    pytest.param(python_message_record, id="python"),
-    pytest.param(records_module.message_record, id="compiled", marks=compiled_only),
-]
-BATCH_BUILDERS = [
-    pytest.param(python_append_message_records, id="python"),
-    pytest.param(
-        records_module.append_message_records, id="compiled", marks=compiled_only
-    ),
-]
-
-
-class FakeMessage:
-    """The part of confluent-kafka's Message that the conversion reads."""
-
-    def __init__(self, offset: int, headers: list[tuple[str, bytes]] | None) -> None:
-        self._offset = offset
-        self._headers = headers
-
-    def error(self) -> None:
-        return None
-
-    def topic(self) -> str:
-        return "orders"
-
-    def partition(self) -> int:
-        return 2
-
-    def offset(self) -> int:
-        return self._offset
-
-    def key(self) -> bytes:
-        return b"k"
-
-    def value(self) -> bytes:
-        return b"v%d" % self._offset
-
-    def headers(self) -> list[tuple[str, bytes]] | None:
-        return self._headers
-
-    def timestamp(self) -> tuple[int, int]:
-        return (1, 1_700_000_000_000)
-
-
-class FailedMessage(FakeMessage):
-    def error(self) -> object:  # type: ignore[override]
-        return object()
+VIEWS = both_builds(
+    python_message_record,
+    records_module.message_record,
+    compiled_built=records_module.COMPILED_VIEWS,
+)
+BATCH_BUILDERS = both_builds(
+    python_append_message_records,
+    records_module.append_message_records,
+    compiled_built=records_module.COMPILED_VIEWS,
+)
 
 
 def test_fast_consumer_records_equal_normally_built_ones() -> None:
@@ -157,7 +121,7 @@ def test_plain_conversion_stops_at_the_first_error(
     messages = [
         FakeMessage(0, [("a", b"1"), ("a", b"2")]),
         FakeMessage(1, None),
-        FailedMessage(2, None),
+        FakeMessage(2, failed=True),
         FakeMessage(3, None),
     ]
     records: list[ConsumerRecord[bytes, bytes]] = []

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fakes import FakeMessage, both_builds
 
 from kafka_utils import RecordMetadata
 from kafka_utils.client import _deliveries
@@ -16,34 +17,16 @@ from kafka_utils.client import _deliveries
 compiled_only = pytest.mark.skipif(
     not _deliveries.COMPILED_DELIVERIES, reason="built without a C compiler"
 )
-DELIVERY = [
-    pytest.param(_deliveries.python_delivery, id="python"),
-    pytest.param(_deliveries.delivery, id="compiled", marks=compiled_only),
-]
-RESOLVE = [
-    pytest.param(_deliveries.python_resolve_deliveries, id="python"),
-    pytest.param(_deliveries.resolve_deliveries, id="compiled", marks=compiled_only),
-]
-
-
-class Message:
-    """The part of a librdkafka delivery report that resolving reads."""
-
-    def __init__(self, offset: int, timestamp_ms: int | None = 1_700_000_000_000):
-        self._offset = offset
-        self._timestamp_ms = timestamp_ms
-
-    def topic(self) -> str:
-        return "orders"
-
-    def partition(self) -> int:
-        return 2
-
-    def offset(self) -> int:
-        return self._offset
-
-    def timestamp(self) -> tuple[int, int | None]:
-        return (1, self._timestamp_ms)
+DELIVERY = both_builds(
+    _deliveries.python_delivery,
+    _deliveries.delivery,
+    compiled_built=_deliveries.COMPILED_DELIVERIES,
+)
+RESOLVE = both_builds(
+    _deliveries.python_resolve_deliveries,
+    _deliveries.resolve_deliveries,
+    compiled_built=_deliveries.COMPILED_DELIVERIES,
+)
 
 
 class Slot:
@@ -57,7 +40,7 @@ async def test_a_delivery_records_its_future_with_the_report(
     reports: list[Any] = []
     future = asyncio.get_running_loop().create_future()
     callback = delivery(reports, future)
-    message = Message(5)
+    message = FakeMessage(5)
 
     callback(None, message)
 
@@ -102,15 +85,15 @@ async def test_resolving_settles_plain_successes_and_returns_the_rest(
     cancelled.cancel()
     slot = Slot()
     error = object()
-    failure = (failing, error, Message(9))
-    for_slot = (slot, None, Message(10))
-    forgotten = (None, error, Message(11))
+    failure = (failing, error, FakeMessage(9))
+    for_slot = (slot, None, FakeMessage(10))
+    forgotten = (None, error, FakeMessage(11))
     reports = [
-        (first, None, Message(7)),
+        (first, None, FakeMessage(7)),
         failure,
-        (cancelled, None, Message(8)),
+        (cancelled, None, FakeMessage(8)),
         for_slot,
-        (second, None, Message(12, timestamp_ms=None)),
+        (second, None, FakeMessage(12, timestamp_ms=None)),
         forgotten,
     ]
 
@@ -132,7 +115,7 @@ async def test_resolving_wakes_the_task_awaiting_each_future(
     waiters = [asyncio.ensure_future(future) for future in futures]
     await asyncio.sleep(0)
 
-    resolve([(f, None, Message(i)) for i, f in enumerate(futures)], asyncio.Future)
+    resolve([(f, None, FakeMessage(i)) for i, f in enumerate(futures)], asyncio.Future)
 
     results = await asyncio.gather(*waiters)
     assert [metadata.offset for metadata in results] == [0, 1, 2]
@@ -142,7 +125,7 @@ async def test_resolving_wakes_the_task_awaiting_each_future(
 def test_compiled_metadata_is_a_plain_record_metadata_outside_the_collector() -> None:
     future: asyncio.Future[Any] = asyncio.Future(loop=asyncio.new_event_loop())
     try:
-        _deliveries.resolve_deliveries([(future, None, Message(3))], asyncio.Future)
+        _deliveries.resolve_deliveries([(future, None, FakeMessage(3))], asyncio.Future)
         metadata = future.result()
     finally:
         future.get_loop().close()

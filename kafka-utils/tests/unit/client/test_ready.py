@@ -7,43 +7,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from fakes import FakeMessage, both_builds
 
 from kafka_utils import ConsumerRecord
 from kafka_utils.client import _ready
 from kafka_utils.client.consumer import _Batch
 
-compiled_only = pytest.mark.skipif(
-    not _ready.COMPILED_READY, reason="built without a C compiler"
+READY = both_builds(
+    _ready.python_ready, _ready.ready, compiled_built=_ready.COMPILED_READY
 )
-READY = [
-    pytest.param(_ready.python_ready, id="python"),
-    pytest.param(_ready.ready, id="compiled", marks=compiled_only),
-]
-NEXT_READY = [
-    pytest.param(_ready.python_next_ready, id="python"),
-    pytest.param(_ready.next_ready, id="compiled", marks=compiled_only),
-]
-
-
-class Message:
-    def __init__(self, offset: int, failed: bool = False) -> None:
-        self._offset = offset
-        self._failed = failed
-
-    def error(self) -> object | None:
-        return object() if self._failed else None
-
-    def topic(self) -> str:
-        return "orders"
-
-    def partition(self) -> int:
-        return 0
-
-    def offset(self) -> int:
-        return self._offset
-
-    def value(self) -> bytes:
-        return b"v%d" % self._offset
+NEXT_READY = both_builds(
+    _ready.python_next_ready, _ready.next_ready, compiled_built=_ready.COMPILED_READY
+)
 
 
 @pytest.mark.parametrize("ready", READY)
@@ -61,7 +36,9 @@ async def test_a_ready_awaitable_returns_its_value_at_once(
 async def test_next_ready_takes_plain_records_and_leaves_the_rest(
     next_ready: Callable[[Any], Awaitable[Any] | None],
 ) -> None:
-    batch = _Batch(0, [Message(0), Message(1, failed=True), Message(2), Message(3)])
+    batch = _Batch(
+        0, [FakeMessage(0), FakeMessage(1, failed=True), FakeMessage(2), FakeMessage(3)]
+    )
 
     first = next_ready(batch)
     assert first is not None
