@@ -22,6 +22,7 @@ import confluent_kafka
 from kafka_utils.errors import (
     ConfigurationError,
     KafkaUtilsError,
+    UnknownTopicError,
     translate_kafka_error,
 )
 
@@ -38,6 +39,11 @@ K = TypeVar("K")
 _COORDINATOR_CODES = frozenset(
     {"NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"}
 )
+
+# How long after creating a topic this client keeps retrying a broker that answers
+# "unknown topic": in KRaft each broker applies the controller's metadata on its
+# own, so right after a create one broker may know the topic and the next not yet.
+FRESH_TOPIC_GRACE_S = 10.0
 
 
 class LibrdkafkaLog:
@@ -68,6 +74,19 @@ class AdminRequests:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=2, thread_name_prefix="kafka-utils-admin"
         )
+        # Topics this client created, with the time their grace period ends.
+        self._fresh_topics: dict[str, float] = {}
+
+    def note_created(self, name: str) -> None:
+        """Remember that this client created `name`, for `run_topic`'s retries."""
+        now = time.monotonic()
+        for expired in [t for t, end in self._fresh_topics.items() if end < now]:
+            del self._fresh_topics[expired]
+        self._fresh_topics[name] = now + min(FRESH_TOPIC_GRACE_S, self.timeout)
+
+    def forget_topic(self, name: str) -> None:
+        """Stop retrying for `name`: it was deleted, "unknown" is now the truth."""
+        self._fresh_topics.pop(name, None)
 
     async def run(
         self, context: str, call: Callable[[], concurrent.futures.Future[T]]
@@ -119,6 +138,34 @@ class AdminRequests:
 
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
+
+    async def run_topic(
+        self, topic: str, context: str, call: Callable[[], concurrent.futures.Future[T]]
+    ) -> T:
+        """`run` for a request about one topic, read-your-writes after a create.
+
+        A broker that answers "unknown topic" for a topic this client created in
+        the last `FRESH_TOPIC_GRACE_S` seconds has not applied the new metadata
+        yet, so the request is retried until the grace period ends. Any other
+        topic fails at once with `UnknownTopicError`.
+        """
+        delay = 0.02
+        while True:
+            try:
+                return await self.run(context, call)
+            except UnknownTopicError as error:
+                grace_ends = self._fresh_topics.get(topic)
+                if grace_ends is None or time.monotonic() + delay > grace_ends:
+                    raise
+                logger.debug(
+                    "%s; topic %s was just created, retrying in %.2fs",
+                    error,
+                    topic,
+                    delay,
+                )
+
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def blocking(self, context: str, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking confluent-kafka call on the worker thread."""

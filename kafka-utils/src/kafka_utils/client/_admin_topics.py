@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Coroutine, Mapping
+from typing import Any, TypeVar
 
 import confluent_kafka
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 # Kafka's Topic.INTERNAL_TOPICS; librdkafka's metadata has no is_internal flag.
 _INTERNAL_TOPICS = frozenset(
@@ -66,6 +69,7 @@ async def create_topic(
             operation_timeout=requests.timeout,
         )[name],
     )
+    requests.note_created(name)
 
     # The controller has accepted the topic; producers need its leaders too.
     await _wait_for_leaders(requests, name, partitions)
@@ -81,6 +85,7 @@ async def delete_topic(requests: AdminRequests, name: str) -> None:
             operation_timeout=requests.timeout,
         )[name],
     )
+    requests.forget_topic(name)
 
     # Waiting lets a caller re-create the same name at once.
     deadline = time.monotonic() + requests.timeout
@@ -106,7 +111,7 @@ async def describe_topic(
     requests: AdminRequests, name: str, all_configs: bool
 ) -> TopicInfo:
     """Partitions and configs of a topic (non-default configs unless all_configs)."""
-    description, configs = await asyncio.gather(
+    description, configs = await _both(
         _describe(requests, name), _describe_configs(requests, name)
     )
 
@@ -203,10 +208,33 @@ async def partition_counts(
     return counts
 
 
+async def _both(
+    first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]
+) -> tuple[A, B]:
+    """Run two requests at once; if one fails, cancel and await the other.
+
+    `asyncio.gather` would leave the other running after the first error, and it
+    would then fail against a closed client. `TaskGroup` would wrap the error in
+    an `ExceptionGroup`; callers expect the typed error itself.
+    """
+    first_task, second_task = (
+        asyncio.ensure_future(first),
+        asyncio.ensure_future(second),
+    )
+    try:
+        return await first_task, await second_task
+    except BaseException:
+        first_task.cancel()
+        second_task.cancel()
+        await asyncio.gather(first_task, second_task, return_exceptions=True)
+        raise
+
+
 async def _describe(requests: AdminRequests, name: str) -> Any:
     """confluent-kafka's TopicDescription of one topic."""
     collection = confluent_kafka.TopicCollection([name])
-    return await requests.run(
+    return await requests.run_topic(
+        name,
         f"describe topic {name!r}",
         lambda: requests.native.describe_topics(
             collection, request_timeout=requests.timeout
@@ -217,7 +245,8 @@ async def _describe(requests: AdminRequests, name: str) -> Any:
 async def _describe_configs(requests: AdminRequests, name: str) -> dict[str, Any]:
     """confluent-kafka's ConfigEntry of every config of one topic, by name."""
     resource = ConfigResource(ResourceType.TOPIC, name)
-    configs: dict[str, Any] = await requests.run(
+    configs: dict[str, Any] = await requests.run_topic(
+        name,
         f"describe configs of topic {name!r}",
         lambda: requests.native.describe_configs(
             [resource], request_timeout=requests.timeout

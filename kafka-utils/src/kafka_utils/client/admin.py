@@ -175,7 +175,10 @@ class AsyncAdmin(ClientLifecycle):
     ) -> None:
         """Create a topic and wait until every partition has a leader.
 
-        When this returns, a producer can write to the topic at once.
+        When this returns, a producer can write to the topic at once. For the next
+        10 seconds, this admin's calls that describe the topic retry a broker that
+        has not heard of it yet, so reading right after creating works on a
+        cluster of several brokers.
 
         Args:
             name: the topic name.
