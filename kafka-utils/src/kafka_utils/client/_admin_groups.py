@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -22,6 +21,7 @@ from kafka_utils._records import (
 )
 from kafka_utils.client._admin_requests import (
     AdminRequests,
+    both,
     enum_name,
     raise_partition_errors,
 )
@@ -154,7 +154,7 @@ async def lag(
     if not partitions:
         return []
 
-    committed, watermarks = await asyncio.gather(
+    committed, watermarks = await both(
         _committed(requests, group, partitions), _watermarks(requests, partitions)
     )
     return [
@@ -182,7 +182,7 @@ async def plan_offset_reset(
         )
 
     tps = [TopicPartition(topic, partition) for partition in chosen]
-    committed, watermarks = await asyncio.gather(
+    committed, watermarks = await both(
         _committed(requests, group, tps), _watermarks(requests, tps)
     )
 
@@ -272,7 +272,7 @@ async def _watermarks(
     requests: AdminRequests, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, Watermarks]:
     """Low and high watermarks of `partitions`, from two ListOffsets requests."""
-    low, high = await asyncio.gather(
+    low, high = await both(
         _list_offsets(requests, partitions, _EARLIEST),
         _list_offsets(requests, partitions, _LATEST),
     )
@@ -288,7 +288,7 @@ async def _list_offsets(
         for tp in partitions
     }
     topics = ", ".join(sorted({repr(tp.topic) for tp in partitions}))
-    results = await requests.run_each(
+    results = await requests.run_each_on_leaders(
         f"list offsets of topic {topics}",
         lambda: requests.native.list_offsets(request, request_timeout=requests.timeout),
     )

@@ -14,7 +14,7 @@ import concurrent.futures
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import confluent_kafka
@@ -26,19 +26,31 @@ from kafka_utils.errors import (
     translate_kafka_error,
 )
 
-__all__ = ["AdminRequests", "LibrdkafkaLog", "enum_name", "raise_partition_errors"]
+__all__ = [
+    "AdminRequests",
+    "LibrdkafkaLog",
+    "both",
+    "enum_name",
+    "raise_partition_errors",
+]
 
 logger = logging.getLogger(__name__)
 _native_logger = logging.getLogger("kafka_utils.client.admin.librdkafka")
 
 T = TypeVar("T")
 K = TypeVar("K")
+A = TypeVar("A")
+B = TypeVar("B")
 
 # Answers of a group coordinator that is moving or still loading its partition of
 # __consumer_offsets (a fresh cluster creates that topic on the first group call).
 _COORDINATOR_CODES = frozenset(
     {"NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"}
 )
+
+# Answers of a broker that is not, or not yet, the leader of a partition: right
+# after a topic is created or a broker starts, leadership is still settling.
+_LEADER_CODES = frozenset({"NOT_LEADER_FOR_PARTITION", "LEADER_NOT_AVAILABLE"})
 
 # How long after creating a topic this client keeps retrying a broker that answers
 # "unknown topic": in KRaft each broker applies the controller's metadata on its
@@ -167,6 +179,31 @@ class AdminRequests:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
 
+    async def run_each_on_leaders(
+        self,
+        context: str,
+        call: Callable[[], Mapping[K, concurrent.futures.Future[T]]],
+    ) -> dict[K, T]:
+        """`run_each` for requests that partition leaders serve.
+
+        Retried while a partition's leadership settles: right after a topic is
+        created or a broker restarts, the broker asked may not lead it yet.
+        """
+        deadline = time.monotonic() + self.timeout
+        delay = 0.05
+        while True:
+            try:
+                return await self.run_each(context, call)
+            except KafkaUtilsError as error:
+                if error.code not in _LEADER_CODES:
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.debug("%s; retrying in %.2fs", error, delay)
+
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
     async def blocking(self, context: str, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking confluent-kafka call on the worker thread."""
         future = self._executor.submit(function, *args)
@@ -186,6 +223,28 @@ class AdminRequests:
     def _serve_logs(self) -> None:
         """Hand librdkafka's queued log lines to `LibrdkafkaLog`."""
         self.native.poll(0)
+
+
+async def both(
+    first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]
+) -> tuple[A, B]:
+    """Run two requests at once; if one fails, cancel and await the other.
+
+    `asyncio.gather` would leave the other running after the first error, and it
+    would then fail against a closed client. `TaskGroup` would wrap the error in
+    an `ExceptionGroup`; callers expect the typed error itself.
+    """
+    first_task, second_task = (
+        asyncio.ensure_future(first),
+        asyncio.ensure_future(second),
+    )
+    try:
+        return await first_task, await second_task
+    except BaseException:
+        first_task.cancel()
+        second_task.cancel()
+        await asyncio.gather(first_task, second_task, return_exceptions=True)
+        raise
 
 
 def raise_partition_errors(partitions: Iterable[Any] | None, context: str) -> None:

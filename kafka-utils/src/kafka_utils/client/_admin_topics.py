@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import confluent_kafka
 from confluent_kafka.admin import (  # type: ignore[attr-defined]
@@ -19,7 +19,7 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from kafka_utils._records import PartitionInfo, TopicInfo
-from kafka_utils.client._admin_requests import AdminRequests
+from kafka_utils.client._admin_requests import AdminRequests, both
 from kafka_utils.errors import ConfigurationError, KafkaTimeoutError, UnknownTopicError
 
 __all__ = [
@@ -34,9 +34,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-A = TypeVar("A")
-B = TypeVar("B")
 
 # Kafka's Topic.INTERNAL_TOPICS; librdkafka's metadata has no is_internal flag.
 _INTERNAL_TOPICS = frozenset(
@@ -111,7 +108,7 @@ async def describe_topic(
     requests: AdminRequests, name: str, all_configs: bool
 ) -> TopicInfo:
     """Partitions and configs of a topic (non-default configs unless all_configs)."""
-    description, configs = await _both(
+    description, configs = await both(
         _describe(requests, name), _describe_configs(requests, name)
     )
 
@@ -135,7 +132,12 @@ async def describe_topic(
 async def alter_topic_config(
     requests: AdminRequests, name: str, config: Mapping[str, str]
 ) -> None:
-    """Set configs with IncrementalAlterConfigs (KIP-339), keeping the others."""
+    """Set configs with IncrementalAlterConfigs (KIP-339), keeping the others.
+
+    Returns once the broker that describes the topic reports the change, so that
+    a describe right after an alter reads it (bounded by the request timeout).
+    """
+    before = await _describe_configs(requests, name)
     entries = [
         ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
         for key, value in config.items()
@@ -147,6 +149,9 @@ async def alter_topic_config(
             [resource], request_timeout=requests.timeout
         )[resource],
     )
+
+    # The controller has the change; brokers apply it a moment later.
+    await _wait_for_configs(requests, name, config, before)
 
 
 async def create_partitions(requests: AdminRequests, name: str, total: int) -> None:
@@ -208,28 +213,6 @@ async def partition_counts(
     return counts
 
 
-async def _both(
-    first: Coroutine[Any, Any, A], second: Coroutine[Any, Any, B]
-) -> tuple[A, B]:
-    """Run two requests at once; if one fails, cancel and await the other.
-
-    `asyncio.gather` would leave the other running after the first error, and it
-    would then fail against a closed client. `TaskGroup` would wrap the error in
-    an `ExceptionGroup`; callers expect the typed error itself.
-    """
-    first_task, second_task = (
-        asyncio.ensure_future(first),
-        asyncio.ensure_future(second),
-    )
-    try:
-        return await first_task, await second_task
-    except BaseException:
-        first_task.cancel()
-        second_task.cancel()
-        await asyncio.gather(first_task, second_task, return_exceptions=True)
-        raise
-
-
 async def _describe(requests: AdminRequests, name: str) -> Any:
     """confluent-kafka's TopicDescription of one topic."""
     collection = confluent_kafka.TopicCollection([name])
@@ -253,6 +236,48 @@ async def _describe_configs(requests: AdminRequests, name: str) -> dict[str, Any
         )[resource],
     )
     return configs
+
+
+async def _wait_for_configs(
+    requests: AdminRequests,
+    name: str,
+    config: Mapping[str, str],
+    before: Mapping[str, Any],
+) -> None:
+    """Poll the topic's configs until each altered one shows its new value.
+
+    A config counts as applied when it reads as requested, or as anything other
+    than before the alter (the broker may write a value in its own canonical
+    form). Gives up with a warning after the request timeout: the alter itself
+    succeeded.
+    """
+
+    def previous(key: str) -> str | None:
+        entry = before.get(key)
+        return None if entry is None else str(entry.value)
+
+    deadline = time.monotonic() + requests.timeout
+    delay = 0.02
+    while True:
+        now = await _describe_configs(requests, name)
+        pending = [
+            key
+            for key, value in config.items()
+            if key in now
+            and str(now[key].value) != value
+            and str(now[key].value) == previous(key)
+        ]
+        if not pending:
+            return
+        if time.monotonic() + delay > deadline:
+            logger.warning(
+                "topic %s: the broker does not show the new %s yet",
+                name,
+                ", ".join(sorted(pending)),
+            )
+            return
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 async def _exists(requests: AdminRequests, name: str) -> bool:

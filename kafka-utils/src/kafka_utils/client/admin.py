@@ -245,6 +245,9 @@ class AsyncAdmin(ClientLifecycle):
     async def alter_topic_config(self, name: str, config: Mapping[str, str]) -> None:
         """Set topic configs, leaving every other config as it is (KIP-339).
 
+        Returns once the broker answering `describe_topic` reports the new
+        values, so a describe right after it reads them.
+
         Raises:
             UnknownTopicError: the topic does not exist.
             ConfigurationError: a config name or value is invalid.

@@ -14,7 +14,7 @@ from typing import Any
 import confluent_kafka
 import pytest
 
-from kafka_utils.client import _admin_requests, _admin_topics
+from kafka_utils.client import _admin_requests
 from kafka_utils.client._admin_requests import AdminRequests
 from kafka_utils.errors import AuthorizationError, UnknownTopicError
 
@@ -126,5 +126,5 @@ async def test_both_cancels_the_other_request_when_one_fails() -> None:
         return "configs"
 
     with pytest.raises(UnknownTopicError):
-        await _admin_topics._both(failing(), slow())
+        await _admin_requests.both(failing(), slow())
     assert other_cancelled.is_set()
