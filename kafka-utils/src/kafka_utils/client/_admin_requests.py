@@ -14,7 +14,14 @@ import concurrent.futures
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import Any, TypeVar
 
 import confluent_kafka
@@ -136,20 +143,9 @@ class AdminRequests:
         self, context: str, call: Callable[[], concurrent.futures.Future[T]]
     ) -> T:
         """`run` for consumer-group requests, retried while the coordinator is busy."""
-        deadline = time.monotonic() + self.timeout
-        delay = 0.1
-        while True:
-            try:
-                return await self.run(context, call)
-            except KafkaUtilsError as error:
-                if error.code not in _COORDINATOR_CODES:
-                    raise
-                if time.monotonic() + delay > deadline:
-                    raise
-                logger.debug("%s; retrying in %.1fs", error, delay)
-
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        return await self._retry_on(
+            _COORDINATOR_CODES, lambda: self.run(context, call), first_delay=0.1
+        )
 
     async def run_topic(
         self, topic: str, context: str, call: Callable[[], concurrent.futures.Future[T]]
@@ -189,15 +185,29 @@ class AdminRequests:
         Retried while a partition's leadership settles: right after a topic is
         created or a broker restarts, the broker asked may not lead it yet.
         """
+        return await self._retry_on(
+            _LEADER_CODES, lambda: self.run_each(context, call), first_delay=0.05
+        )
+
+    async def _retry_on(
+        self,
+        codes: frozenset[str],
+        attempt: Callable[[], Awaitable[T]],
+        *,
+        first_delay: float,
+    ) -> T:
+        """Await `attempt()`, retried while it fails with one of `codes`.
+
+        The delay doubles from `first_delay` up to 1 s, until the request timeout
+        is spent; then the last error is raised.
+        """
         deadline = time.monotonic() + self.timeout
-        delay = 0.05
+        delay = first_delay
         while True:
             try:
-                return await self.run_each(context, call)
+                return await attempt()
             except KafkaUtilsError as error:
-                if error.code not in _LEADER_CODES:
-                    raise
-                if time.monotonic() + delay > deadline:
+                if error.code not in codes or time.monotonic() + delay > deadline:
                     raise
                 logger.debug("%s; retrying in %.2fs", error, delay)
 
