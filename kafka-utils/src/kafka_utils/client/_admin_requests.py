@@ -144,7 +144,9 @@ class AdminRequests:
     ) -> T:
         """`run` for consumer-group requests, retried while the coordinator is busy."""
         return await self._retry_on(
-            _COORDINATOR_CODES, lambda: self.run(context, call), first_delay=0.1
+            lambda: self.run(context, call),
+            retry_if=lambda error: error.code in _COORDINATOR_CODES,
+            first_delay=0.1,
         )
 
     async def run_topic(
@@ -157,23 +159,16 @@ class AdminRequests:
         yet, so the request is retried until the grace period ends. Any other
         topic fails at once with `UnknownTopicError`.
         """
-        delay = 0.02
-        while True:
-            try:
-                return await self.run(context, call)
-            except UnknownTopicError as error:
-                grace_ends = self._fresh_topics.get(topic)
-                if grace_ends is None or time.monotonic() + delay > grace_ends:
-                    raise
-                logger.debug(
-                    "%s; topic %s was just created, retrying in %.2fs",
-                    error,
-                    topic,
-                    delay,
-                )
-
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
+        grace_ends = self._fresh_topics.get(topic)
+        if grace_ends is None:
+            return await self.run(context, call)
+        return await self._retry_on(
+            lambda: self.run(context, call),
+            retry_if=lambda error: isinstance(error, UnknownTopicError),
+            first_delay=0.02,
+            max_delay=0.5,
+            deadline=grace_ends,
+        )
 
     async def run_each_on_leaders(
         self,
@@ -186,33 +181,39 @@ class AdminRequests:
         created or a broker restarts, the broker asked may not lead it yet.
         """
         return await self._retry_on(
-            _LEADER_CODES, lambda: self.run_each(context, call), first_delay=0.05
+            lambda: self.run_each(context, call),
+            retry_if=lambda error: error.code in _LEADER_CODES,
+            first_delay=0.05,
         )
 
     async def _retry_on(
         self,
-        codes: frozenset[str],
         attempt: Callable[[], Awaitable[T]],
         *,
+        retry_if: Callable[[KafkaUtilsError], bool],
         first_delay: float,
+        max_delay: float = 1.0,
+        deadline: float | None = None,
     ) -> T:
-        """Await `attempt()`, retried while it fails with one of `codes`.
+        """Await `attempt()`, retried while it fails with an error `retry_if` accepts.
 
-        The delay doubles from `first_delay` up to 1 s, until the request timeout
-        is spent; then the last error is raised.
+        The delay doubles from `first_delay` up to `max_delay`, until `deadline`
+        (`time.monotonic()`; by default the request timeout from now) would pass;
+        then the last error is raised.
         """
-        deadline = time.monotonic() + self.timeout
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         delay = first_delay
         while True:
             try:
                 return await attempt()
             except KafkaUtilsError as error:
-                if error.code not in codes or time.monotonic() + delay > deadline:
+                if not retry_if(error) or time.monotonic() + delay > deadline:
                     raise
                 logger.debug("%s; retrying in %.2fs", error, delay)
 
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, max_delay)
 
     async def blocking(self, context: str, function: Callable[..., T], *args: Any) -> T:
         """Run a blocking confluent-kafka call on the worker thread."""
