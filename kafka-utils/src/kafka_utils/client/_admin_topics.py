@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import confluent_kafka
@@ -251,33 +251,21 @@ async def _wait_for_configs(
     form). Gives up with a warning after the request timeout: the alter itself
     succeeded.
     """
+    old_values = {key: before[key].value for key in config if key in before}
 
-    def previous(key: str) -> str | None:
-        entry = before.get(key)
-        return None if entry is None else str(entry.value)
-
-    deadline = time.monotonic() + requests.timeout
-    delay = 0.02
-    while True:
+    async def applied() -> bool:
         now = await _describe_configs(requests, name)
-        pending = [
-            key
-            for key, value in config.items()
-            if key in now
-            and str(now[key].value) != value
-            and str(now[key].value) == previous(key)
-        ]
-        if not pending:
-            return
-        if time.monotonic() + delay > deadline:
-            logger.warning(
-                "topic %s: the broker does not show the new %s yet",
-                name,
-                ", ".join(sorted(pending)),
-            )
-            return
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.5)
+        return not any(
+            key in now and now[key].value == old != config[key]
+            for key, old in old_values.items()
+        )
+
+    if not await _poll_until(applied, requests.timeout):
+        logger.warning(
+            "topic %s: the broker does not show the new %s yet",
+            name,
+            ", ".join(sorted(config)),
+        )
 
 
 async def _exists(requests: AdminRequests, name: str) -> bool:
@@ -292,21 +280,32 @@ async def _wait_for_leaders(
     requests: AdminRequests, name: str, partitions: int
 ) -> None:
     """Poll the metadata until `name` has `partitions` partitions, all led."""
-    deadline = time.monotonic() + requests.timeout
-    delay = 0.02
-    while True:
+
+    async def all_led() -> bool:
         try:
             description = await _describe(requests, name)
-            led = [p for p in description.partitions if p.leader is not None]
-            if len(led) >= partitions:
-                return
         except UnknownTopicError:
-            pass  # the broker asked has not heard of the topic yet
+            return False  # the broker asked has not heard of the topic yet
+        led = [p for p in description.partitions if p.leader is not None]
+        return len(led) >= partitions
 
+    if not await _poll_until(all_led, requests.timeout):
+        raise KafkaTimeoutError(
+            f"topic {name!r}: its {partitions} partitions did not all have a "
+            f"leader within {requests.timeout}s"
+        )
+
+
+async def _poll_until(check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
+    """Call `check` until it returns True; False if `timeout` seconds pass first.
+
+    The wait between calls starts at 20 ms and doubles up to 0.5 s.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.02
+    while not await check():
         if time.monotonic() + delay > deadline:
-            raise KafkaTimeoutError(
-                f"topic {name!r}: its {partitions} partitions did not all have a "
-                f"leader within {requests.timeout}s"
-            )
+            return False
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.5)
+    return True
