@@ -50,6 +50,7 @@ from typing import Any
 from confluent_kafka import Consumer, Producer
 
 from clients._common import payload, run_on
+from clients.confluent_sync import fire
 from kafka_utils import AsyncAdmin, AsyncConsumer, AsyncProducer, KafkaSettings
 
 CLIENTS = ("kafka-utils/asyncio", "kafka-utils/uvloop", "confluent-sync")
@@ -285,22 +286,11 @@ async def _create_topic(bootstrap: str, prefix: str) -> str:
 
 
 def _fill(bootstrap: str, topic: str, records: int, size: int) -> None:
-    """Write `records` values of `size` bytes, as fast as librdkafka takes them."""
+    """Write `records` values of `size` bytes with the suite's plain fast produce."""
     producer = Producer(
         {"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000}
     )
-    value = payload(size)
-    for index in range(records):
-        while True:
-            try:
-                producer.produce(topic, value)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        if index % 1000 == 0:
-            producer.poll(0)
-    if producer.flush(60.0):
-        raise RuntimeError(f"could not write {records} records to {topic}")
+    fire(producer, topic, payload(size), records, None)
 
 
 def _run_child(args: argparse.Namespace, shape: str, client: str, topic: str) -> Any:

@@ -85,9 +85,14 @@ class _Errors:
             raise RuntimeError(f"delivery failed: {self.first}")
 
 
-def _fire(
+def fire(
     producer: Any, topic: str, value: bytes, count: int, meter: Meter | None
 ) -> int:
+    """Produce `count` copies of `value` as fast as librdkafka takes them.
+
+    Flushes at the end and raises the first delivery failure. Returns how many
+    were sent before the meter's time budget ran out (all of them without one).
+    """
     errors = _Errors()
     produce = producer.produce
     poll = producer.poll
@@ -117,9 +122,9 @@ def produce(spec: Spec, meter: Meter) -> None:
     case = spec.case
     value = payload(case.size)
     producer = Producer(producer_config(spec))
-    _fire(producer, spec.topic, value, case.warmup, None)
+    fire(producer, spec.topic, value, case.warmup, None)
     meter.start()
-    done = _fire(producer, spec.topic, value, case.records, meter)
+    done = fire(producer, spec.topic, value, case.records, meter)
     meter.stop(done, case.size, capped=done < case.records)
 
 
