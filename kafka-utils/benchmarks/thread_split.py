@@ -278,10 +278,10 @@ def _child(args: argparse.Namespace) -> None:
 # The parent: topics, children, and the table.
 
 
-async def _create_topic(bootstrap: str, prefix: str) -> str:
+async def _create_topic(bootstrap: str, prefix: str, partitions: int = 1) -> str:
     topic = f"bench-split-{prefix}-{uuid.uuid4().hex[:10]}"
     async with AsyncAdmin(KafkaSettings(bootstrap_servers=bootstrap)) as admin:
-        await admin.create_topic(topic, 1)
+        await admin.create_topic(topic, partitions)
     return topic
 
 
@@ -336,7 +336,9 @@ def _parent(args: argparse.Namespace) -> None:
     for shape in shapes:
         filled = ""
         if shape == "consume":
-            filled = asyncio.run(_create_topic(args.bootstrap, "consume"))
+            filled = asyncio.run(
+                _create_topic(args.bootstrap, "consume", args.partitions)
+            )
             # Room for the warm-up batch on top of the measured records.
             _fill(args.bootstrap, filled, args.records + 2 * _BATCH, args.size)
         rows: dict[str, list[Any]] = {client: [] for client in CLIENTS}
@@ -366,6 +368,12 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=300_000)
     parser.add_argument("--in-flight", type=int, default=1000)
     parser.add_argument("--size", type=int, default=1000, help="consume: bytes")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=1,
+        help="consume: partitions of the topic (the suite's 1 KB case uses 4)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--client", choices=CLIENTS, help=argparse.SUPPRESS)

@@ -14,7 +14,8 @@
  * counting alone frees it. The type is created at import time by
  * kafka_utils._records as a subclass of ConsumerRecord, so equality, hashing,
  * repr, pickling and immutability come from ConsumerRecord itself; this file only
- * supplies the field getters, the allocation and the batch loop.
+ * supplies the field getters, the allocation and the batch loop. `latest_offsets`
+ * finds the consumer's next position per partition after a batch is handed out.
  *
  * Producer side. `delivery` is the librdkafka callback of one awaited send, and
  * `resolve_deliveries` turns a batch of delivery reports into RecordMetadata and
@@ -742,6 +743,142 @@ failed:
     return NULL;
 }
 
+/* ---- latest_offsets: the consumer's positions after a returned batch -------
+ *
+ * After handing records out, the consumer notes the next offset of each partition
+ * they came from. Walking the batch backwards, the first message seen of a
+ * partition is its last one. librdkafka hands out each partition's messages in
+ * runs, so most messages belong to the same partition as the one after them: for
+ * those, two getter calls and a comparison replace the tuple, the dictionary
+ * lookup and the error check of the general step. */
+
+PyDoc_STRVAR(latest_offsets_doc,
+"latest_offsets(messages, start, stop, wanted, /)\n--\n\n"
+"The next offset of each (topic, partition) among messages[start:stop].\n\n"
+"Walks backwards and skips messages that carry an error; stops early once\n"
+"`wanted` partitions are known.");
+
+static PyObject *
+latest_offsets(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "latest_offsets() takes 4 arguments");
+        return NULL;
+    }
+    PyObject *messages = args[0];
+    if (!PyList_Check(messages)) {
+        PyErr_SetString(PyExc_TypeError, "latest_offsets() needs a list");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t stop = PyLong_AsSsize_t(args[2]);
+    if (stop == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t wanted = PyLong_AsSsize_t(args[3]);
+    if (wanted == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *latest = PyDict_New();
+    if (latest == NULL) {
+        return NULL;
+    }
+
+    /* The (topic, partition) of the last message found in `latest`: strong
+     * references, released on every exit. */
+    PyObject *known_topic = NULL;
+    PyObject *known_partition = NULL;
+    PyObject *topic = NULL;
+    PyObject *partition = NULL;
+
+    for (Py_ssize_t index = stop - 1; index >= start; index--) {
+        if (index >= PyList_GET_SIZE(messages)) {
+            PyErr_SetString(PyExc_IndexError, "latest_offsets() past the list's end");
+            goto failed;
+        }
+        PyObject *message = PyList_GET_ITEM(messages, index);
+        Py_INCREF(message);
+        partition = PyObject_CallMethodNoArgs(message, name_partition);
+        topic = partition == NULL ? NULL : PyObject_CallMethodNoArgs(message, name_topic);
+        if (topic == NULL) {
+            Py_DECREF(message);
+            goto failed;
+        }
+
+        int same = 0;
+        if (known_topic != NULL) {
+            same = PyObject_RichCompareBool(partition, known_partition, Py_EQ);
+            if (same > 0) {
+                same = PyObject_RichCompareBool(topic, known_topic, Py_EQ);
+            }
+            if (same < 0) {
+                Py_DECREF(message);
+                goto failed;
+            }
+        }
+        if (same) {
+            Py_DECREF(message);
+            Py_CLEAR(topic);
+            Py_CLEAR(partition);
+            continue;
+        }
+
+        PyObject *key = PyTuple_Pack(2, topic, partition);
+        int found = key == NULL ? -1 : PyDict_Contains(latest, key);
+        int has_error = 0;
+        if (found == 0) {
+            PyObject *error = PyObject_CallMethodNoArgs(message, name_error);
+            has_error = error == NULL ? -1 : error != Py_None;
+            Py_XDECREF(error);
+        }
+        if (found == 0 && has_error == 0) {
+            PyObject *offset = PyObject_CallMethodNoArgs(message, name_offset);
+            PyObject *next = NULL;
+            if (offset != NULL) {
+                long long value = PyLong_AsLongLong(offset);
+                Py_DECREF(offset);
+                if (!(value == -1 && PyErr_Occurred())) {
+                    next = PyLong_FromLongLong(value + 1);
+                }
+            }
+            found = next == NULL ? -1 : PyDict_SetItem(latest, key, next);
+            Py_XDECREF(next);
+        }
+        Py_XDECREF(key);
+        Py_DECREF(message);
+        if (found < 0 || has_error < 0) {
+            goto failed;
+        }
+        if (has_error) {
+            Py_CLEAR(topic);
+            Py_CLEAR(partition);
+            continue;
+        }
+
+        Py_XSETREF(known_topic, topic);
+        Py_XSETREF(known_partition, partition);
+        topic = NULL;
+        partition = NULL;
+        if (PyDict_GET_SIZE(latest) == wanted) {
+            break;
+        }
+    }
+    Py_XDECREF(known_topic);
+    Py_XDECREF(known_partition);
+    return latest;
+
+failed:
+    Py_XDECREF(topic);
+    Py_XDECREF(partition);
+    Py_XDECREF(known_topic);
+    Py_XDECREF(known_partition);
+    Py_DECREF(latest);
+    return NULL;
+}
+
 static PyMethodDef module_methods[] = {
     {"bind", bind, METH_O, bind_doc},
     {"view", view, METH_O, view_doc},
@@ -753,6 +890,8 @@ static PyMethodDef module_methods[] = {
      METH_FASTCALL, resolve_deliveries_doc},
     {"append_views", (PyCFunction)(void (*)(void))append_views, METH_FASTCALL,
      append_views_doc},
+    {"latest_offsets", (PyCFunction)(void (*)(void))latest_offsets, METH_FASTCALL,
+     latest_offsets_doc},
     {NULL, NULL, 0, NULL},
 };
 

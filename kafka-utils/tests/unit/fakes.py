@@ -19,8 +19,8 @@ TIMESTAMP_MS = 1_700_000_000_000
 class FakeMessage:
     """The part of confluent-kafka's `Message` that the record paths read.
 
-    Every message is in topic "orders", partition 2, with key b"k" and value
-    b"v<offset>".
+    A message is in topic "orders", partition 2, unless told otherwise, with key
+    b"k" and value b"v<offset>".
     """
 
     def __init__(
@@ -30,8 +30,12 @@ class FakeMessage:
         *,
         failed: bool = False,
         timestamp_ms: int | None = TIMESTAMP_MS,
+        topic: str = "orders",
+        partition: int = 2,
     ) -> None:
         self._offset = offset
+        self._topic = topic
+        self._partition = partition
         self._headers = headers
         self._failed = failed
         self._timestamp_ms = timestamp_ms
@@ -40,10 +44,10 @@ class FakeMessage:
         return object() if self._failed else None
 
     def topic(self) -> str:
-        return "orders"
+        return self._topic
 
     def partition(self) -> int:
-        return 2
+        return self._partition
 
     def offset(self) -> int:
         return self._offset

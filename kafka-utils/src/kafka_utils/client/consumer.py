@@ -47,6 +47,7 @@ from kafka_utils.client._lifecycle import (
     ClientState,
     require_started,
 )
+from kafka_utils.client._positions import latest_offsets
 from kafka_utils.client._ready import next_ready
 from kafka_utils.errors import (
     ClientClosedError,
@@ -658,23 +659,14 @@ class AsyncConsumer(ClientLifecycle, Generic[K, V]):
 
     def _settle_positions(self, batch: _Batch) -> None:
         """Note the next offset per partition of the records returned from `batch`."""
-        messages = batch.messages
         settled = batch.settled
         batch.settled = batch.position
-        # Walking backwards, the first message seen per partition is its last; stop
-        # once every assigned partition has been seen (one step for one partition).
-        assigned = len(self._assignment)
-        latest: dict[tuple[str, int], int] = {}
-        for index in range(batch.position - 1, settled - 1, -1):
-            message = messages[index]
-            if message.error() is not None:
-                continue
-            key = (message.topic(), message.partition())
-            if key not in latest:
-                latest[key] = message.offset() + 1
-                if len(latest) == assigned:
-                    break
-        self._positions.update(latest)
+        if batch.position > settled:
+            self._positions.update(
+                latest_offsets(
+                    batch.messages, settled, batch.position, len(self._assignment)
+                )
+            )
 
     def _finish_batch_if_read(self, batch: _Batch) -> None:
         self._settle_positions(batch)
