@@ -281,7 +281,9 @@ def write_docs(results: dict[str, Any], path: Path = DOCS_PAGE) -> None:
         "confluent-kafka's synchronous client (the same librdkafka engine without asyncio), "
         "`confluent_kafka.aio`, aiokafka, kafka-python and Kafka's own Java perf tools. "
         "Every (client, case, run) runs in a fresh process; the figures are the median of "
-        f"{results['runs']} runs{' (quick mode: about a tenth of the records)' if results['quick'] else ''}.",
+        f"{results['runs']} runs, or of {results.get('brief_runs', results['runs'])} for "
+        "the cases whose measured section lasts about a second (2, 3-k100, 3-k1000 and 4)"
+        f"{' (quick mode: about a tenth of the records)' if results['quick'] else ''}.",
         "",
         "Reproduce with `make bench`, or `python benchmarks/run.py --bootstrap 127.0.0.1:29092` "
         "after `kafka-utils broker up --port 29092`; `benchmarks/README.md` describes each case "

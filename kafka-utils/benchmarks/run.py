@@ -1,11 +1,12 @@
 """Run the benchmark suite: every scenario, every client, the median of N runs.
 
     python benchmarks/run.py --bootstrap 127.0.0.1:29092 [--scenarios 1,3-k1]
-        [--clients kafka-utils,aiokafka] [--runs 3] [--quick]
+        [--clients kafka-utils,aiokafka] [--runs 3] [--brief-runs 5] [--quick]
 
 Each (case, client, run) runs in a fresh child process (`child.py`) on fresh topics;
 the runs of one case are interleaved across clients so that a noisy minute hurts
-every client alike. A full run writes `benchmarks/results/latest.json`, `latest.png`
+every client alike. Cases measured for about a second (`Case.brief`) get
+`--brief-runs` runs: on a shared machine one of their runs often moves by a third. A full run writes `benchmarks/results/latest.json`, `latest.png`
 and regenerates `docs/benchmarks.md`; `--quick` (about a tenth of the records, a
 shorter time budget) writes `results/quick.*` and leaves the docs alone.
 """
@@ -146,6 +147,7 @@ async def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "quick": args.quick,
         "runs": args.runs,
+        "brief_runs": max(args.runs, args.brief_runs),
         "bootstrap": args.bootstrap,
         "machine": report.machine_info(java_libs),
         "settings": _settings(budget_s, args.timeout),
@@ -164,7 +166,8 @@ async def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         for case in _selected_cases(args.quick, args.scenarios):
             variants = _selected_variants(case, args.clients)
             outcomes: dict[str, list[Any]] = {v.key: [] for v in variants}
-            for run in range(args.runs):
+            runs = max(args.runs, args.brief_runs) if case.brief else args.runs
+            for run in range(runs):
                 for variant in variants:
                     earlier = outcomes[variant.key]
                     if (
@@ -179,7 +182,7 @@ async def run_suite(args: argparse.Namespace) -> dict[str, Any]:
                     outcome = await runner.run_once(case, variant, run)
                     earlier.append(outcome)
                     _progress(
-                        case, run, args.runs, variant, outcome, time.monotonic() - began
+                        case, run, runs, variant, outcome, time.monotonic() - began
                     )
             results["cases"].append(_case_result(case, variants, outcomes))
 
@@ -242,6 +245,12 @@ def main() -> int:
         type=int,
         default=3,
         help="runs per client and case; the median is kept",
+    )
+    parser.add_argument(
+        "--brief-runs",
+        type=int,
+        default=5,
+        help="runs of the cases measured for about a second (2, 3-k100, 3-k1000, 4)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="about a tenth of the records: a smoke run"
