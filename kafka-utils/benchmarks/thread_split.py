@@ -18,8 +18,10 @@ groups the threads:
 - librdkafka's other threads (`rdk:main` and the like).
 
 It also prints the time spent in CPython's cyclic collector (wall time of each
-collection during the section, already part of the main thread's figure) and the
-process's peak RSS (`VmHWM`). Thread times come in clock ticks (10 ms), so short
+collection during the section, already part of the main thread's figure), the
+process's minor page faults per 1,000 records (each is a first touch of memory the
+kernel must map and zero; a process that reuses its memory well has few) and its
+peak RSS (`VmHWM`). Thread times come in clock ticks (10 ms), so short
 sections are coarse: keep `--records` in the hundreds of thousands. Shapes:
 
 - `awaited`: `--in-flight` coroutines each awaiting `send()` of 100 B records,
@@ -39,6 +41,7 @@ import asyncio
 import gc
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -103,26 +106,30 @@ class Section:
         self._cpu: dict[str, float] = dict.fromkeys(GROUPS, 0.0)
         self._gc_started = 0.0
         self._measuring = False
+        self._faults = 0
         gc.callbacks.append(self._on_collection)
 
     def start(self) -> None:
+        self._faults = -_minor_faults()
         self._before = _thread_times()
         self._measuring = True
         self._started = time.perf_counter()
 
     def stop(self) -> None:
         self._seconds = time.perf_counter() - self._started
+        self._faults += _minor_faults()
         self._measuring = False
         for tid, (name, seconds) in _thread_times().items():
             _, before = self._before.get(tid, (name, 0.0))
             self._cpu[_group(tid, name)] += seconds - before
 
     def figures(self, records: int) -> dict[str, Any]:
-        """Microseconds per record by thread group, with the rate and peak RSS."""
+        """Microseconds per record by thread group, the rate, faults and peak RSS."""
         per_record = {group: cpu / records * 1e6 for group, cpu in self._cpu.items()}
         return {
             "records_per_s": records / self._seconds,
             "us_per_record": per_record,
+            "faults_per_1k": self._faults / records * 1000,
             "peak_rss_mb": _peak_rss_mb(),
         }
 
@@ -133,6 +140,11 @@ class Section:
             self._gc_started = time.perf_counter()
         else:
             self._cpu["collector"] += time.perf_counter() - self._gc_started
+
+
+def _minor_faults() -> int:
+    """Page faults of the whole process served without I/O: first touches of memory."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def _peak_rss_mb() -> float:
@@ -320,15 +332,16 @@ def _run_child(args: argparse.Namespace, shape: str, client: str, topic: str) ->
 def _print_table(shape: str, rows: dict[str, list[Any]]) -> None:
     header = f"{'client':22}{'records/s':>12}" + "".join(f"{g:>14}" for g in GROUPS)
     print(f"\n== {shape}: CPU microseconds per record by thread (median of runs)")
-    print(header + f"{'peak MB':>10}")
+    print(header + f"{'faults/1k':>11}{'peak MB':>10}")
     for client, runs in rows.items():
         rate = statistics.median(run["records_per_s"] for run in runs)
         cells = "".join(
             f"{statistics.median(run['us_per_record'][group] for run in runs):14.2f}"
             for group in GROUPS
         )
+        faults = statistics.median(run["faults_per_1k"] for run in runs)
         rss = statistics.median(run["peak_rss_mb"] for run in runs)
-        print(f"{client:22}{rate:12,.0f}{cells}{rss:10.0f}")
+        print(f"{client:22}{rate:12,.0f}{cells}{faults:11.1f}{rss:10.0f}")
 
 
 def _parent(args: argparse.Namespace) -> None:
