@@ -64,7 +64,7 @@ class DeliveryPoller:
         self._poll_interval = poll_interval
         self._stopping = threading.Event()
         self._flush_requested = threading.Event()
-        self._barriers: list[asyncio.Future[None]] = []
+        self._handing_over = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
@@ -76,13 +76,24 @@ class DeliveryPoller:
         self._flush_requested.set()
 
     def barrier(self) -> asyncio.Future[None]:
-        """A future resolved after every report served so far reached the loop.
+        """A future resolved once every report collected so far has reached the loop.
 
-        `call_soon_threadsafe` runs callbacks in order, so when the future is done
-        the loop has processed every batch handed over before it.
+        Called on the loop. Batches the thread already handed over wait in the
+        loop's queue of ready callbacks; reports collected but not yet handed over
+        (by a thread still inside `poll()`, or by a transaction commit's flush) are
+        taken here. The future resolves right after both, in order, without
+        waiting for the thread, which may sit in `poll()` for a whole
+        `poll_interval` when nothing arrives.
         """
-        future: asyncio.Future[None] = self._loop.create_future()
-        self._barriers.append(future)
+        loop = self._loop
+        future: asyncio.Future[None] = loop.create_future()
+        # The thread takes a batch and schedules it under the same lock, so no
+        # batch taken before this point can be scheduled after the future.
+        with self._handing_over:
+            batch = self.take_reports()
+            if batch:
+                loop.call_soon(self._deliver, batch)
+            loop.call_soon(_resolve, future)
         return future
 
     def stop(self, timeout: float | None = None) -> None:
@@ -132,12 +143,17 @@ class DeliveryPoller:
         if not self.reports:
             return
 
-        batch = self.take_reports()
-        try:
-            self._loop.call_soon_threadsafe(self._deliver, batch)
-        except RuntimeError:
-            # The loop is closed: nobody is left to await these futures.
-            logger.warning("event loop closed; %d delivery reports dropped", len(batch))
+        with self._handing_over:
+            batch = self.take_reports()
+            if not batch:
+                return
+            try:
+                self._loop.call_soon_threadsafe(self._deliver, batch)
+            except RuntimeError:
+                # The loop is closed: nobody is left to await these futures.
+                logger.warning(
+                    "event loop closed; %d delivery reports dropped", len(batch)
+                )
 
     def _run(self) -> None:
         native = self._native
@@ -162,20 +178,7 @@ class DeliveryPoller:
                 logger.exception("delivery poller: librdkafka poll failed")
                 self._stopping.wait(interval)
             self.hand_over()
-            if self._barriers:
-                self._release_barriers()
         self.hand_over()
-        self._release_barriers()
-
-    def _release_barriers(self) -> None:
-        count = len(self._barriers)
-        released = self._barriers[:count]
-        del self._barriers[:count]
-        for future in released:
-            try:
-                self._loop.call_soon_threadsafe(_resolve, future)
-            except RuntimeError:
-                return
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

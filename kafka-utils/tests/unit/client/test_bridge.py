@@ -7,6 +7,7 @@ the delivery callbacks that were queued, as librdkafka does, and returns how man
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -101,3 +102,49 @@ async def test_the_thread_delivers_after_the_loop_hands_back() -> None:
         await asyncio.to_thread(poller.stop, 5.0)
 
     assert delivered[1] == [("served by the thread", None, None)]
+
+
+class BlockingNative(ScriptedNative):
+    """A native whose poll() waits out its whole timeout when nothing is queued."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wake = threading.Event()
+
+    def poll(self, timeout: float) -> int:
+        if not self.ready:
+            self.wake.wait(timeout)
+        return super().poll(0)
+
+
+async def test_a_barrier_does_not_wait_for_the_thread_to_leave_poll() -> None:
+    native = BlockingNative()
+    reports: list[DeliveryReport] = []
+    delivered: list[list[DeliveryReport]] = []
+    poller = DeliveryPoller(
+        native,
+        asyncio.get_running_loop(),
+        delivered.append,
+        reports=reports,
+        on_room=lambda: None,
+        name="test-poll",
+        poll_interval=60.0,
+    )
+    poller.start()
+    try:
+        # One batch handed over by another thread, then a report collected (by a
+        # transaction commit's flush, say) that nobody has handed over yet.
+        reports.append(("handed over", None, None))
+        await asyncio.to_thread(poller.hand_over)
+        reports.append(("collected", None, None))
+
+        # The thread sits in a poll() of 60 s; the barrier must not wait for it.
+        await asyncio.wait_for(poller.barrier(), timeout=5.0)
+    finally:
+        native.wake.set()
+        await asyncio.to_thread(poller.stop, 5.0)
+
+    assert delivered[:2] == [
+        [("handed over", None, None)],
+        [("collected", None, None)],
+    ]
