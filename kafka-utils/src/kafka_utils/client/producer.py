@@ -761,11 +761,23 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
             self._drain_overflow()
 
     def _record_forgotten_failure(self, error: KafkaUtilsError) -> None:
-        """Keep a produce() failure for the next flush; the first 100 in full."""
+        """Keep a produce() failure for the next flush; the first 100 in full.
+
+        Only the first failure since the last flush is a warning. A missing topic
+        fails every record sent to it, and a line per record would bury the log;
+        the others go to debug, and the next flush's `DeliveryError` counts them.
+        """
         self._forgotten_failure_count += 1
         if len(self._forgotten_failures) < 100:
             self._forgotten_failures.append(error)
-        logger.warning("record sent with produce() not delivered: %s", error)
+        if self._forgotten_failure_count == 1:
+            logger.warning(
+                "record sent with produce() not delivered: %s (further failures "
+                "until the next flush() are logged at debug level)",
+                error,
+            )
+        else:
+            logger.debug("record sent with produce() not delivered: %s", error)
 
     def _produce_native(self, arguments: ProduceArguments, target: Any) -> None:
         """Call librdkafka's produce, positionally (see ProduceArguments)."""

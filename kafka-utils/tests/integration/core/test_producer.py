@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 import pytest
@@ -260,6 +261,21 @@ async def test_fire_and_forget_failures_are_raised_by_flush(
         assert caught.value.count == 1
         assert isinstance(caught.value.failures[0], UnknownTopicError)
         await producer.flush()  # reported once, then cleared
+
+
+async def test_many_fire_and_forget_failures_log_one_warning(
+    kafka_settings: KafkaSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="kafka_utils")
+    async with AsyncProducer(kafka_settings) as producer:
+        for _ in range(50):
+            producer.produce("no-such-topic-for-many-lost-records", b"lost?")
+        with pytest.raises(DeliveryError) as caught:
+            await producer.flush(timeout=20)
+
+    assert caught.value.count == 50
+    warnings = [r for r in caplog.records if "not delivered" in r.getMessage()]
+    assert len(warnings) == 1
 
 
 async def test_drain_holds_a_produce_loop_to_the_queue_size(
