@@ -29,7 +29,9 @@ class ScriptedNative:
 
 
 def make_poller(
-    native: ScriptedNative, loop: asyncio.AbstractEventLoop
+    native: ScriptedNative,
+    loop: asyncio.AbstractEventLoop,
+    poll_interval: float = 0.01,
 ) -> tuple[DeliveryPoller, list[list[DeliveryReport]]]:
     reports: list[DeliveryReport] = []
     delivered: list[list[DeliveryReport]] = []
@@ -40,7 +42,7 @@ def make_poller(
         reports=reports,
         on_room=lambda: None,
         name="test-poll",
-        poll_interval=0.01,
+        poll_interval=poll_interval,
     )
     return poller, delivered
 
@@ -119,17 +121,8 @@ class BlockingNative(ScriptedNative):
 
 async def test_a_barrier_does_not_wait_for_the_thread_to_leave_poll() -> None:
     native = BlockingNative()
-    reports: list[DeliveryReport] = []
-    delivered: list[list[DeliveryReport]] = []
-    poller = DeliveryPoller(
-        native,
-        asyncio.get_running_loop(),
-        delivered.append,
-        reports=reports,
-        on_room=lambda: None,
-        name="test-poll",
-        poll_interval=60.0,
-    )
+    poller, delivered = make_poller(native, asyncio.get_running_loop(), 60.0)
+    reports = poller.reports
     poller.start()
     try:
         # One batch handed over by another thread, then a report collected (by a
