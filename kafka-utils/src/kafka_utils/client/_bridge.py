@@ -33,8 +33,9 @@ class DeliveryPoller:
     """Serves a producer's delivery reports and hands them to the loop in batches.
 
     Delivery callbacks append to `reports` (a list the producer shares with its
-    callbacks); they may run on this thread or, during a
-    transaction commit, on the thread that runs librdkafka's implicit flush. The
+    callbacks); they may run on this thread, on the loop, or on a worker thread
+    that runs a librdkafka flush (`AsyncProducer.flush()` and a transaction
+    commit both do). The
     list is drained with a length snapshot and a slice delete, two operations that
     are each atomic under the GIL, so an append racing the drain is kept for the
     next batch rather than lost.
@@ -63,7 +64,6 @@ class DeliveryPoller:
         self._thread_may_serve = threading.Event()
         self._poll_interval = poll_interval
         self._stopping = threading.Event()
-        self._flush_requested = threading.Event()
         self._handing_over = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -71,16 +71,12 @@ class DeliveryPoller:
         """Start the polling thread."""
         self._thread.start()
 
-    def request_flush(self) -> None:
-        """Ask librdkafka to send lingering messages now (librdkafka: rd_kafka_flush)."""
-        self._flush_requested.set()
-
     def barrier(self) -> asyncio.Future[None]:
         """A future resolved once every report collected so far has reached the loop.
 
         Called on the loop. Batches the thread already handed over wait in the
         loop's queue of ready callbacks; reports collected but not yet handed over
-        (by a thread still inside `poll()`, or by a transaction commit's flush) are
+        (by a thread still inside `poll()`, or by a worker's flush) are
         taken here. The future resolves right after both, in order, without
         waiting for the thread, which may sit in `poll()` for a whole
         `poll_interval` when nothing arrives.
@@ -160,10 +156,7 @@ class DeliveryPoller:
         interval = self._poll_interval
         while not self._stopping.is_set():
             try:
-                if self._flush_requested.is_set():
-                    self._flush_requested.clear()
-                    native.flush(0)
-                elif self.loop_serving:
+                if self.loop_serving:
                     self._thread_may_serve.wait(interval)
                 else:
                     served = native.poll(interval)

@@ -89,6 +89,10 @@ _ANY_PARTITION = -1
 ProduceArguments = tuple[str, Any, Any, int, int, list[tuple[str, bytes | None]] | None]
 """(topic, value, key, partition, timestamp, headers) of one serialized record."""
 
+# The longest librdkafka flush() call AsyncProducer.flush() makes at a time, so
+# that it checks its own deadline and moves parked records in between calls.
+_FLUSH_SLICE_SECONDS = 0.05
+
 # How often parked records retry to enter librdkafka's full queue.
 _OVERFLOW_RETRY_SECONDS = 0.005
 
@@ -438,19 +442,27 @@ class AsyncProducer(ClientLifecycle, Generic[K, V]):
         loop = self._loop
         deadline = None if timeout is None else loop.time() + timeout
 
-        self._poller.request_flush()
         # len(producer) is librdkafka's count of records not yet reported.
         while self._in_flight or self._overflow or len(self._native):
             self._serve_deliveries()
             if not (self._in_flight or self._overflow or len(self._native)):
                 break
-            if deadline is not None and loop.time() >= deadline:
+            now = loop.time()
+            if deadline is not None and now >= deadline:
                 raise KafkaTimeoutError(
                     f"flush timed out after {timeout}s with "
                     f"{max(len(self._native), self._in_flight + len(self._overflow))}"
                     " records pending"
                 )
-            await asyncio.sleep(0.002)
+
+            # librdkafka sends a lingering batch at once only while a flush() call
+            # of its own is running, so a worker thread runs one for a short
+            # slice. It returns as soon as nothing is left; the reports it
+            # serves join the shared list, which the next round delivers.
+            slice_seconds = _FLUSH_SLICE_SECONDS
+            if deadline is not None:
+                slice_seconds = min(slice_seconds, deadline - now)
+            await asyncio.to_thread(self._native.flush, slice_seconds)
         await self._poller.barrier()
         self._raise_forgotten_failures()
 

@@ -263,6 +263,20 @@ async def test_fire_and_forget_failures_are_raised_by_flush(
         await producer.flush()  # reported once, then cleared
 
 
+async def test_flush_sends_a_lingering_batch_at_once(
+    kafka_settings: KafkaSettings, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic()
+
+    async with AsyncProducer(kafka_settings, linger_ms=60_000) as producer:
+        producer.produce(topic, b"lingering")
+        # librdkafka would hold the batch for a minute; flush() must not wait it out.
+        await asyncio.wait_for(producer.flush(), timeout=15)
+
+    consumed = await read_all(kafka_settings, topic, 1)
+    assert [r.value for r in consumed] == [b"lingering"]
+
+
 async def test_many_fire_and_forget_failures_log_one_warning(
     kafka_settings: KafkaSettings, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -24,9 +24,6 @@ class ScriptedNative:
             callback()
         return len(served)
 
-    def flush(self, timeout: float) -> int:
-        return self.poll(timeout)
-
 
 def make_poller(
     native: ScriptedNative,
