@@ -106,18 +106,19 @@ class Section:
         self._cpu: dict[str, float] = dict.fromkeys(GROUPS, 0.0)
         self._gc_started = 0.0
         self._measuring = False
+        self._faults_at_start = 0
         self._faults = 0
         gc.callbacks.append(self._on_collection)
 
     def start(self) -> None:
-        self._faults = -_minor_faults()
+        self._faults_at_start = _minor_faults()
         self._before = _thread_times()
         self._measuring = True
         self._started = time.perf_counter()
 
     def stop(self) -> None:
         self._seconds = time.perf_counter() - self._started
-        self._faults += _minor_faults()
+        self._faults = _minor_faults() - self._faults_at_start
         self._measuring = False
         for tid, (name, seconds) in _thread_times().items():
             _, before = self._before.get(tid, (name, 0.0))
